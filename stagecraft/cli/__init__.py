@@ -1,0 +1,1 @@
+"""The click command line: thin orchestration over config, commands and the runner."""

@@ -1,0 +1,74 @@
+"""stagecraft config validate | show"""
+
+from __future__ import annotations
+
+import click
+
+from . import output
+from .settings import global_options, settings
+
+
+@click.group(help="""Validate or show the configuration.
+
+\b
+Examples:
+  stagecraft config validate
+  stagecraft config show -e prod -o json
+""")
+@global_options
+def config():
+    pass
+
+
+@config.command(help="""Check stagecraft.yml against the schema and cross-references.
+
+Every problem is reported with its file:line:column and key path; exit 1 if
+there are any. With -e/--env, also resolves that environment (env_file and
+${VAR} interpolation).
+
+\b
+Example:
+  stagecraft config validate -e prod
+""")
+@global_options
+def validate():
+    s = settings()
+    loaded = s.load()
+    envs = sorted(loaded.config.environments)
+    checked = []
+    if s.get("env"):
+        name = s.env_name()
+        loaded.resolve(name)
+        checked.append(name)
+    summary = {"ok": True, "file": str(loaded.path), "project": loaded.config.project.name,
+               "environments": envs, "resolved": checked}
+    output.data(summary, lambda d: f"{d['file']}: valid (project {d['project']}; environments: "
+                                   f"{', '.join(d['environments'])})")
+
+
+@config.command(help="""Print the fully resolved configuration of one environment.
+
+Interpolates ${VAR} and ${VAR:-default} from the env_file and the process
+environment, fills in documented defaults, and redacts every secret value
+(secrets.keys, every *_env reference, names that look secret).
+
+\b
+Example:
+  stagecraft config show -e staging
+""")
+@global_options
+def show():
+    import yaml
+
+    from ..config.resolve import fill_defaults
+    from ..config.schema import load_schema
+
+    s = settings()
+    loaded = s.load()
+    name = s.env_name()
+    resolved = loaded.resolve(name)
+    data = fill_defaults(resolved.data, load_schema())
+    data["environments"] = {name: data["environments"][name]}
+    data["placement"] = loaded.config.placement
+    data = resolved.redact(data)
+    output.data(data, lambda d: yaml.safe_dump(d, sort_keys=False, default_flow_style=False))

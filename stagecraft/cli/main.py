@@ -1,0 +1,125 @@
+"""Entry point: the `stagecraft` group, lazy command loading, and exit-code mapping."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from .. import __version__
+from .settings import global_options
+
+# command name -> "module:attribute"; modules load only when their command runs (fast --help).
+COMMANDS = {
+    "version": "stagecraft.cli.cmd_version:version",
+    "init": "stagecraft.cli.cmd_init:init",
+    "config": "stagecraft.cli.cmd_config:config",
+    "inventory": "stagecraft.cli.cmd_inventory:inventory",
+}
+
+HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
+
+\b
+Reads stagecraft.yml beside your docker-compose.yml, renders Ansible
+inventories and variables, and runs the bundled roles through ansible-runner.
+
+\b
+Examples:
+  stagecraft init                       # write a commented stagecraft.yml
+  stagecraft config validate            # check it (exit 1 with file:line:col)
+  stagecraft inventory -e local         # the Ansible inventory for 'local'
+
+\b
+Exit codes: 0 ok, 1 user/config error, 2 external/provider failure,
+3 internal error, 10 partial infra failure.
+"""
+
+
+class LazyGroup(click.Group):
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        # Short help comes from a static table so `--help` does not import every command module.
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+SHORT_HELP = {
+    "version": "Print the Stagecraft version.",
+    "init": "Write a commented stagecraft.yml for this project.",
+    "config": "Validate or show the configuration.",
+    "inventory": "Print the Ansible inventory of an environment.",
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@global_options
+def cli():
+    pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ..errors import INTERNAL_ERROR, USER_ERROR, ConfigError, StagecraftError
+    from .output import emit_json, error
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        rv = cli.main(args=args, prog_name="stagecraft", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        error("aborted")
+        sys.exit(USER_ERROR)
+    except click.ClickException as exc:  # usage errors are user errors: exit 1, not click's 2
+        exc.show()
+        sys.exit(USER_ERROR)
+    except StagecraftError as exc:
+        if isinstance(exc, ConfigError) and _wants_json(args):
+            emit_json({"ok": False, "errors": [i.as_dict() for i in exc.issues]})
+        error(exc.message if not isinstance(exc, ConfigError) else
+              f"invalid configuration ({len(exc.issues)} problem{'s' if len(exc.issues) != 1 else ''}):\n"
+              + "\n".join(f"  {i}" for i in exc.issues))
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        error("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        error(f"internal error: {type(exc).__name__}: {exc}")
+        if os.environ.get("STAGECRAFT_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        else:
+            click.echo("This is a bug in Stagecraft. Re-run with STAGECRAFT_DEBUG=1 for a traceback.", err=True)
+        sys.exit(INTERNAL_ERROR)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _wants_json(args) -> bool:
+    try:
+        from .settings import settings
+
+        return settings().json
+    except RuntimeError:
+        return any(a == "json" or a.endswith("=json") for a in args) or os.environ.get("STAGECRAFT_OUTPUT") == "json"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

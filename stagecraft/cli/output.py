@@ -1,0 +1,57 @@
+"""Printing: data as text or JSON on stdout, messages on stderr when stdout carries JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .settings import settings
+
+
+def emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def data(obj, text=None) -> None:
+    """Print a command's result: JSON with --output json, else text (a string or a callable returning one)."""
+    if settings().json:
+        emit_json(obj)
+        return
+    if callable(text):
+        text = text(obj)
+    if text is not None:
+        click.echo(text.rstrip("\n"))
+
+
+def info(message: str) -> None:
+    """A progress or status line; suppressed by --quiet; on stderr when stdout is JSON."""
+    s = settings()
+    if s.quiet:
+        return
+    click.echo(message, err=s.json)
+
+
+def warn(message: str) -> None:
+    click.echo(_style("warning: ", "yellow") + message, err=True)
+
+
+def error(message: str) -> None:
+    click.echo(_style("error: ", "red") + message, err=True)
+
+
+def _style(text: str, color: str) -> str:
+    try:
+        use_color = settings().color and sys.stderr.isatty()
+    except RuntimeError:  # no click context (errors raised outside a command)
+        use_color = False
+    return click.style(text, fg=color, bold=True) if use_color else text
+
+
+def console():
+    """A rich console honouring --no-color (imported lazily: rich is slow to import)."""
+    from rich.console import Console
+
+    s = settings()
+    return Console(no_color=not s.color, stderr=s.json, quiet=s.quiet, highlight=False)

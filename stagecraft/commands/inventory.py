@@ -1,0 +1,137 @@
+"""Render an environment into an Ansible inventory (pure and deterministic).
+
+Groups: `env_<env>` holds every host of the environment, `role_<role>` the hosts
+of each role. Host variables carry the connection and the merged, role-prefixed
+variables that the bundled roles consume; `all.vars` carries environment-wide ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ..drivers import HostFacts
+
+
+def group_name(prefix: str, name: str) -> str:
+    # Ansible warns about '-' in group names; keep names valid identifiers.
+    return f"{prefix}_{name.replace('-', '_')}"
+
+
+def _connection_vars(host, facts: HostFacts | None, defaults: dict, base_dir: Path, known_hosts: Path) -> dict:
+    ssh = host.ssh
+    out = {"ansible_user": ssh.user,
+           "ansible_port": (facts.port if facts and facts.port else ssh.port),
+           "ansible_python_interpreter": "/usr/bin/python3"}
+    address = (facts.address if facts else None) or host.address
+    if address:
+        out["ansible_host"] = address
+    key = ssh.key or defaults.get("key")
+    if key:
+        key_path = Path(key).expanduser()
+        out["ansible_ssh_private_key_file"] = str(key_path if key_path.is_absolute() else (base_dir / key_path))
+    kh = Path(ssh.known_hosts).expanduser() if ssh.known_hosts else known_hosts
+    common = f"-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=accept-new -o IdentitiesOnly=yes"
+    if ssh.extra_args:
+        common += " " + ssh.extra_args
+    out["ansible_ssh_common_args"] = common
+    return out
+
+
+def _firewall_vars(config, host) -> dict:
+    fw = config.firewall
+    public = any(config.roles[r].public for r in host.roles if r in config.roles)
+    rules = [
+        {"port": str(r.port), "proto": r.proto, "sources": list(r.sources)}
+        for r in fw.allow if r.applies_to(host.roles)
+    ]
+    return {
+        "firewall_enabled": fw.enabled,
+        "firewall_ssh_port": host.ssh.port,
+        "firewall_ssh_sources": list(fw.ssh_from),
+        "firewall_allow_http": public,
+        "firewall_rules": rules,
+        "firewall_mesh_enabled": config.network.provider == "tailscale",
+    }
+
+
+def _tailscale_vars(config, env, host) -> dict:
+    ts = config.network.tailscale
+    if config.network.provider != "tailscale" or ts is None or not env.network:
+        return {"tailscale_enabled": False}
+    out = {
+        "tailscale_enabled": True,
+        "tailscale_auth_key_env": ts.auth_key_env,
+        "tailscale_hostname": f"{config.project.name}-{env.name}-{host.name}",
+        "tailscale_tags": ts.tags_for(host.roles),
+        "tailscale_up_timeout": ts.up_timeout,
+        "tailscale_ssh": ts.ssh,
+    }
+    if ts.login_server:
+        out["tailscale_login_server"] = ts.login_server
+    return out
+
+
+def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_dir: Path) -> dict:
+    base_dir = Path(config.base_dir).resolve()
+    known_hosts = state_dir / "known_hosts" / env.name
+    out = _connection_vars(host, facts, defaults, base_dir, known_hosts)
+    out["stagecraft_host"] = host.name
+    out["stagecraft_roles"] = list(host.roles)
+    out["stagecraft_services"] = config.services_for_roles(host.roles)
+    out.update(_firewall_vars(config, host))
+    vols = config.volumes.for_host(host.roles)
+    out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
+                "volumes_block": vols["block"]})
+    out.update(_tailscale_vars(config, env, host))
+    out.update(env.vars)
+    out.update(host.vars)
+    return out
+
+
+def render_inventory(config, env, discovered: dict[str, HostFacts], *, state_dir: Path,
+                     connection_defaults: dict | None = None) -> dict:
+    """The YAML-inventory structure for one environment."""
+    defaults = connection_defaults or {}
+    env_group = group_name("env", env.name)
+    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir) for h in env.hosts}
+    children: dict = {env_group: {"hosts": {name: None for name in sorted(hosts)} or None}}
+    for role in sorted(config.roles):
+        members = [h.name for h in env.hosts if role in h.roles]
+        children[group_name("role", role)] = {"hosts": {m: None for m in sorted(members)}} if members else {}
+    # Full host vars live once, in the environment group.
+    children[env_group]["hosts"] = {name: hosts[name] for name in sorted(hosts)} or None
+    return {
+        "all": {
+            "vars": {
+                "stagecraft_project": config.project.name,
+                "stagecraft_environment": env.name,
+                "stagecraft_driver": env.driver,
+                "stagecraft_registry": config.project.registry or "",
+            },
+            "children": children,
+        }
+    }
+
+
+def to_yaml(inventory: dict) -> str:
+    return yaml.safe_dump(inventory, sort_keys=True, default_flow_style=False, width=2**20)
+
+
+def to_list_json(inventory: dict) -> dict:
+    """The shape `ansible-inventory --list` prints: _meta.hostvars plus a hosts/children entry per group."""
+    all_vars = inventory["all"].get("vars", {})
+    hostvars: dict = {}
+    out: dict = {}
+    groups = inventory["all"].get("children", {})
+    for name in sorted(groups):
+        hosts = (groups[name] or {}).get("hosts") or {}
+        for host, hvars in hosts.items():
+            merged = hostvars.setdefault(host, dict(all_vars))
+            if hvars:
+                merged.update(hvars)
+        if hosts:
+            out[name] = {"hosts": sorted(hosts)}
+    out["all"] = {"children": ["ungrouped"] + sorted(n for n in groups if (groups[n] or {}).get("hosts"))}
+    return {"_meta": {"hostvars": {h: dict(sorted(v.items())) for h, v in sorted(hostvars.items())}}, **out}

@@ -1,0 +1,149 @@
+"""The validated configuration as objects, and the cross-section checks the schema cannot express."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from .ci import Ci
+from .cloud import DigitalOcean
+from .databases import Database
+from .environment import Environment
+from .firewall import Firewall
+from .issues import ConfigIssue, format_path
+from .network import Network
+from .project import Project
+from .providers import Provider
+from .secrets import Secrets
+from .services import Role, Service, placement
+from .volumes import Volumes
+from .yamlpos import LoadedYaml
+
+
+@dataclass(frozen=True)
+class Config:
+    project: Project
+    environments: dict[str, Environment]
+    roles: dict[str, Role] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
+    network: Network = field(default_factory=Network)
+    digitalocean: DigitalOcean | None = None
+    firewall: Firewall = field(default_factory=Firewall)
+    volumes: Volumes = field(default_factory=Volumes)
+    databases: dict[str, Database] = field(default_factory=dict)
+    backend: Provider | None = None
+    frontend: Provider | None = None
+    secrets: Secrets = field(default_factory=Secrets)
+    ci: Ci | None = None
+    defaults: dict = field(default_factory=dict)
+    base_dir: str = "."
+    path: str = "stagecraft.yml"
+
+    @property
+    def placement(self) -> dict[str, str]:
+        """compose service -> role."""
+        return placement(self.roles, self.services)
+
+    def service(self, name: str) -> Service:
+        return self.services.get(name) or Service(name=name)
+
+    def services_for_roles(self, host_roles) -> list[str]:
+        return sorted(s for s, r in self.placement.items() if r in host_roles)
+
+    def environment(self, name: str) -> Environment:
+        from ..errors import UserError
+
+        if name not in self.environments:
+            available = ", ".join(sorted(self.environments)) or "none"
+            hint = difflib.get_close_matches(name, list(self.environments), n=1)
+            extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise UserError(f"--env: unknown environment '{name}'{extra}; available environments: {available}")
+        return self.environments[name]
+
+    @classmethod
+    def parse(cls, data: dict, *, base_dir: str = ".", path: str = "stagecraft.yml") -> "Config":
+        return cls(
+            project=Project.parse(data["project"]),
+            environments={n: Environment.parse(n, e) for n, e in sorted(data["environments"].items())},
+            roles={n: Role.parse(n, r or {}) for n, r in sorted((data.get("roles") or {}).items())},
+            services={n: Service.parse(n, s or {}) for n, s in sorted((data.get("services") or {}).items())},
+            network=Network.parse(data.get("network")),
+            digitalocean=DigitalOcean.parse((data.get("cloud") or {}).get("digitalocean")),
+            firewall=Firewall.parse(data.get("firewall")),
+            volumes=Volumes.parse(data.get("volumes")),
+            databases={n: Database.parse(n, d) for n, d in sorted((data.get("databases") or {}).items())},
+            backend=Provider.parse("backend", data.get("backend")),
+            frontend=Provider.parse("frontend", data.get("frontend")),
+            secrets=Secrets.parse(data.get("secrets")),
+            ci=Ci.parse(data.get("ci")),
+            defaults=dict(data.get("defaults") or {}),
+            base_dir=base_dir,
+            path=path,
+        )
+
+
+def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIssue]:
+    """Cross-references between sections. doc.data has passed the schema."""
+    data = doc.data
+    issues: list[ConfigIssue] = []
+
+    def issue(path, message):
+        issues.append(ConfigIssue(doc.position(path), format_path(path), message))
+
+    def known(kind, name, names, path):
+        if name not in names:
+            hint = difflib.get_close_matches(str(name), list(names), n=1)
+            extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+            listing = ", ".join(sorted(names)) or "none defined"
+            issue(path, f"unknown {kind} '{name}'{extra}; known: {listing}")
+
+    roles = data.get("roles") or {}
+    services = data.get("services") or {}
+    envs = data.get("environments") or {}
+
+    for env_name, env in envs.items():
+        for host_name, host in (env.get("hosts") or {}).items():
+            for i, role in enumerate(host.get("roles") or ()):
+                known("role", role, roles, ("environments", env_name, "hosts", host_name, "roles", i))
+            if env.get("driver") == "ssh" and not host.get("address"):
+                issue(("environments", env_name, "hosts", host_name),
+                      "driver 'ssh' needs an address for every host (add 'address: <ip or name>')")
+        if env.get("driver") == "digitalocean" and not (data.get("cloud") or {}).get("digitalocean"):
+            issue(("environments", env_name, "driver"), "driver 'digitalocean' needs a cloud.digitalocean section")
+
+    placed: dict[str, str] = {}
+    for role_name, role in roles.items():
+        for i, svc in enumerate((role or {}).get("services") or ()):
+            if svc in placed and placed[svc] != role_name:
+                issue(("roles", role_name, "services", i),
+                      f"service '{svc}' is already placed on role '{placed[svc]}'; a service runs on one role")
+            placed.setdefault(svc, role_name)
+            if compose_services is not None:
+                known("compose service", svc, compose_services, ("roles", role_name, "services", i))
+    for svc_name, svc in services.items():
+        if (svc or {}).get("role"):
+            known("role", svc["role"], roles, ("services", svc_name, "role"))
+        if compose_services is not None:
+            known("compose service", svc_name, compose_services, ("services", svc_name))
+
+    for section in ("firewall", "volumes"):
+        block = data.get(section) or {}
+        for list_name in ("allow", "directories", "docker", "block"):
+            for i, item in enumerate(block.get(list_name) or ()):
+                for j, role in enumerate(item.get("roles") or ()):
+                    known("role", role, roles, (section, list_name, i, "roles", j))
+    ts = (data.get("network") or {}).get("tailscale") or {}
+    for role in ts.get("role_tags") or {}:
+        known("role", role, roles, ("network", "tailscale", "role_tags", role))
+    if (data.get("network") or {}).get("provider") == "tailscale" and not ts:
+        issue(("network", "provider"), "provider 'tailscale' needs a network.tailscale section")
+
+    for db_name, db in (data.get("databases") or {}).items():
+        mig = db.get("migrations") or {}
+        if mig.get("run_in") and compose_services is not None:
+            known("compose service", mig["run_in"], compose_services, ("databases", db_name, "migrations", "run_in"))
+
+    default_env = (data.get("defaults") or {}).get("env")
+    if default_env:
+        known("environment", default_env, envs, ("defaults", "env"))
+    return issues

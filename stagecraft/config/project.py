@@ -1,0 +1,33 @@
+"""project: name, image registry prefix, compose file and how images reach hosts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Images:
+    transport: str = "ssh"  # ssh: save/load over SSH; registry: push then pull
+    registry_username_env: str | None = None
+    registry_password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    registry: str | None = None
+    compose_file: str = "docker-compose.yml"
+    images: Images = field(default_factory=Images)
+
+    def image_ref(self, service: str, version: str) -> str:
+        repo = f"{self.registry.rstrip('/')}/{service}" if self.registry else f"{self.name}/{service}"
+        return f"{repo}:{version}"
+
+    @classmethod
+    def parse(cls, data: dict) -> "Project":
+        return cls(
+            name=data["name"],
+            registry=data.get("registry"),
+            compose_file=data.get("compose_file", "docker-compose.yml"),
+            images=Images(**{k: v for k, v in (data.get("images") or {}).items() if not k.startswith("x-")}),
+        )
