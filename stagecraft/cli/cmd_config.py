@@ -72,3 +72,21 @@ def show():
     data["placement"] = loaded.config.placement
     data = resolved.redact(data)
     output.data(data, lambda d: yaml.safe_dump(d, sort_keys=False, default_flow_style=False))
+
+
+@config.command(help="""Print the JSON Schema of stagecraft.yml.
+
+Editors with yaml-language-server (VS Code YAML, Neovim, ...) validate and
+complete stagecraft.yml when the file starts with a schema modeline.
+
+\b
+Example:
+  stagecraft config schema > stagecraft.schema.json
+  # then, first line of stagecraft.yml:
+  # yaml-language-server: $schema=./stagecraft.schema.json
+""")
+@global_options
+def schema():
+    from ..config.schema import load_schema
+
+    output.emit_json(load_schema())
