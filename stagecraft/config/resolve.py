@@ -34,10 +34,11 @@ def interpolate(data, variables: dict[str, str], doc: LoadedYaml | None = None, 
             if m.group(0) == "$$":
                 return "$"
             name, default = m.group(1), m.group(2)
-            if name in variables and variables[name] != "":
-                return variables[name]
-            if default is not None:
-                return default
+            value = variables.get(name)
+            if default is not None:  # compose semantics: ${VAR:-d} also replaces an empty value
+                return value if value else default
+            if value is not None:
+                return value
             pos = doc.position(where) if doc else None
             issues.append(ConfigIssue(pos, format_path(where),
                                       f"variable ${{{name}}} is not set (set it in the environment or env_file, "

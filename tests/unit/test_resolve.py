@@ -23,10 +23,11 @@ def multi(tmp_path):
 
 
 def test_interpolation_forms():
-    data = {"a": "${X}", "b": "${Y:-dflt}", "c": "$${X}", "d": ["x-${X}-y"], "e": 5, "f": "${EMPTY:-e}"}
+    data = {"a": "${X}", "b": "${Y:-dflt}", "c": "$${X}", "d": ["x-${X}-y"], "e": 5, "f": "${EMPTY:-e}",
+            "g": "${EMPTY}", "h": "$HOME stays"}
     out, issues = interpolate(data, {"X": "1", "EMPTY": ""})
     assert issues == []
-    assert out == {"a": "1", "b": "dflt", "c": "${X}", "d": ["x-1-y"], "e": 5, "f": "e"}
+    assert out == {"a": "1", "b": "dflt", "c": "${X}", "d": ["x-1-y"], "e": 5, "f": "e", "g": "", "h": "$HOME stays"}
 
 
 def test_unset_variable_is_an_error_naming_the_key(multi):

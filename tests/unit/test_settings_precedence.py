@@ -94,3 +94,20 @@ def test_every_command_accepts_global_options(run_cli):
         opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
         assert {"-c", "-e", "-v", "-q", "--dry-run", "-o", "--no-color"} <= opts, path
         assert "Example" in (cmd.help or ""), f"stagecraft {' '.join(path)} --help has no example"
+
+
+def test_verbose_and_flags_from_env_vars(project, run_cli, monkeypatch):
+    from stagecraft.cli import cmd_version, settings as settings_mod
+
+    seen = {}
+
+    def capture(obj, text=None):
+        s = settings_mod.settings()
+        seen.update(verbose=s.verbose, dry_run=s.dry_run, quiet=s.quiet, color=s.color)
+
+    monkeypatch.setattr(cmd_version.output, "data", capture)
+    run_cli(["version"], cwd=project, env={"STAGECRAFT_VERBOSE": "2", "STAGECRAFT_DRY_RUN": "1",
+                                           "STAGECRAFT_QUIET": "true", "NO_COLOR": "1"})
+    assert seen == {"verbose": 2, "dry_run": True, "quiet": True, "color": False}
+    run_cli(["version", "-vvv"], cwd=project, env={"STAGECRAFT_VERBOSE": "1"})
+    assert seen["verbose"] == 3
