@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hosts import local_hosts  # noqa: F401  (session fixture: real local hosts)
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 

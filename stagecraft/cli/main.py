@@ -17,6 +17,7 @@ COMMANDS = {
     "init": "stagecraft.cli.cmd_init:init",
     "config": "stagecraft.cli.cmd_config:config",
     "inventory": "stagecraft.cli.cmd_inventory:inventory",
+    "infra": "stagecraft.cli.cmd_infra:infra",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -64,6 +65,7 @@ SHORT_HELP = {
     "init": "Write a commented stagecraft.yml for this project.",
     "config": "Validate or show the configuration.",
     "inventory": "Print the Ansible inventory of an environment.",
+    "infra": "Create, inspect and remove the hosts of an environment.",
 }
 
 
