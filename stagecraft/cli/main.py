@@ -18,6 +18,8 @@ COMMANDS = {
     "config": "stagecraft.cli.cmd_config:config",
     "inventory": "stagecraft.cli.cmd_inventory:inventory",
     "infra": "stagecraft.cli.cmd_infra:infra",
+    "releases": "stagecraft.cli.cmd_releases:releases",
+    "lock": "stagecraft.cli.cmd_lock:lock",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -66,6 +68,8 @@ SHORT_HELP = {
     "config": "Validate or show the configuration.",
     "inventory": "Print the Ansible inventory of an environment.",
     "infra": "Create, inspect and remove the hosts of an environment.",
+    "releases": "List and show recorded releases; import the Go tool's history.",
+    "lock": "Inspect or clear an environment's deploy lock.",
 }
 
 

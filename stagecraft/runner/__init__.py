@@ -1,0 +1,216 @@
+"""The one execution layer: every playbook Stagecraft runs goes through `run_playbook`.
+
+    result = run_playbook(env_ctx, "infra.yml", extravars={...}, limit="app-1", check=False,
+                          release=rel, phase="rollout", envvars={"SECRET_NAME": value})
+    result.ok, result.rc, result.status, result.hosts, result.failed_tasks, result.artifact_data
+
+- A private data dir per run under <state dir>/runs/<run-id>/ (inventory, artifacts); env files are
+  not written (suppress_env_files), so secrets passed through `envvars` never reach the disk. The
+  newest STAGECRAFT_KEEP_RUNS (default 20) run dirs are kept.
+- Playbooks come from the installed package (`stagecraft.resources.playbooks_dir()`); roles from the
+  bundled collection (ANSIBLE_COLLECTIONS_PATH).
+- Events drive the live display and are stored compactly in the release (when `release` is given),
+  with per-host results from the stats event; `artifact_data` carries what roles `set_stats`.
+- SIGINT/SIGTERM cancel the run through ansible-runner's cancel callback; `Interrupted` is raised.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import resources
+from ..errors import StagecraftError
+from .display import Display
+from .events import compact
+
+FLUSH_EVERY = 500
+
+
+class Interrupted(StagecraftError):
+    exit_code = 130
+
+
+class RunFailed(StagecraftError):
+    """A playbook failed on some host; carries the result (exit 2: the hosts are external systems)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, result: "RunResult"):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str
+    rc: int
+    hosts: dict = field(default_factory=dict)  # host -> {ok, changed, failed, unreachable, skipped}
+    failed_tasks: list = field(default_factory=list)  # [{host, task, message, unreachable}]
+    artifact_data: dict = field(default_factory=dict)
+    private_data_dir: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s["failed"] or s["unreachable"])
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s["unreachable"])
+
+    @property
+    def changed(self) -> int:
+        return sum(s["changed"] for s in self.hosts.values())
+
+
+def _host_table(stats: dict) -> dict:
+    keys = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable", "skipped": "skipped"}
+    hosts = {h for k in keys for h in (stats.get(k) or {})} | set(stats.get("processed") or {})
+    return {h: {col: int((stats.get(k) or {}).get(h, 0)) for k, col in keys.items()} for h in sorted(hosts)}
+
+
+def _rotate(runs_dir: Path, keep: int) -> None:
+    dirs = sorted(p for p in runs_dir.iterdir() if p.is_dir())
+    for old in dirs[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def ansible_env(extra: dict | None = None) -> dict:
+    import sys
+
+    env = {
+        # ansible-playbook from the same environment as Stagecraft, even when it is not on PATH.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "ANSIBLE_COLLECTIONS_PATH": str(resources.collections_dir()),
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        "ANSIBLE_SYSTEM_WARNINGS": "False",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+        "ANSIBLE_FORKS": os.environ.get("ANSIBLE_FORKS", "10"),
+        "ANSIBLE_TIMEOUT": "30",
+    }
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit: str | None = None,
+                 check: bool = False, diff: bool = False, release=None, phase: str | None = None,
+                 envvars: dict | None = None, verbosity: int = 0, display_mode: str = "auto",
+                 title: str | None = None, inventory: dict | None = None,
+                 raise_on_failure: bool = True) -> RunResult:
+    import ansible_runner
+    import yaml
+
+    from ..commands.inventory import to_yaml
+    from ..state.store import new_release_id
+
+    run_id = new_release_id().replace("rel-", "run-")
+    runs_dir = Path(env_ctx.state_dir) / "runs"
+    run_dir = runs_dir / run_id
+    (run_dir / "inventory").mkdir(parents=True, mode=0o700)
+    inv_file = run_dir / "inventory" / "hosts.yml"
+    inv_file.write_text(to_yaml(inventory if inventory is not None else env_ctx.inventory()))
+    _rotate(runs_dir, int(os.environ.get("STAGECRAFT_KEEP_RUNS", "20")))
+
+    path = Path(playbook)
+    if not path.is_absolute():
+        path = resources.playbooks_dir() / playbook
+    cmdline = " ".join(x for x in ("--check" if check else "", "--diff" if diff else "") if x)
+
+    buffer: list[dict] = []
+    failed_tasks: list[dict] = []
+    cancelled = threading.Event()
+    display = Display(display_mode, title or f"{path.stem} on {env_ctx.environment.name}")
+
+    def flush():
+        if release is not None and buffer:
+            release.store.add_events(release.id, run_id, buffer)
+        buffer.clear()
+
+    def on_event(event: dict) -> bool:
+        record = compact(event)
+        if record is None:
+            return False  # not written to the job_events dir either
+        if record["failed"] and record.get("host"):
+            failed_tasks.append({"host": record["host"], "task": record.get("task"), "message": record["message"],
+                                 "unreachable": record["event"] == "runner_on_unreachable"})
+        display.on_event(record)
+        buffer.append(record)
+        if len(buffer) >= FLUSH_EVERY:
+            flush()
+        return True
+
+    previous = {}
+
+    def on_signal(signum, frame):
+        cancelled.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, on_signal)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        with display:
+            runner = ansible_runner.run(
+                private_data_dir=str(run_dir), ident=run_id, playbook=str(path), inventory=str(inv_file),
+                extravars=extravars or {}, envvars=ansible_env(envvars), limit=limit, verbosity=verbosity or None,
+                cmdline=cmdline or None, quiet=True, suppress_env_files=True, event_handler=on_event,
+                cancel_callback=cancelled.is_set, settings={"suppress_ansible_output": True},
+            )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        flush()
+        _scrub_command_artifact(run_dir / "artifacts" / run_id / "command")
+    stats = runner.stats or {}
+    result = RunResult(run_id=run_id, status=runner.status, rc=runner.rc if runner.rc is not None else -1,
+                       hosts=_host_table(stats), failed_tasks=failed_tasks,
+                       artifact_data=_artifact_data(runner), private_data_dir=str(run_dir))
+    if release is not None and phase is not None:
+        release.store.record_hosts(release.id, phase, stats)
+    if cancelled.is_set() or runner.status == "canceled":
+        raise Interrupted(f"run {run_id} was interrupted")
+    if raise_on_failure and not result.ok:
+        raise RunFailed(describe_failure(result), result)
+    return result
+
+
+def describe_failure(result: RunResult) -> str:
+    if not result.failed_tasks:
+        return f"ansible-playbook ended with status {result.status} (rc {result.rc}); see {result.private_data_dir}"
+    lines = [f"{len(result.failed_hosts) or 1} host(s) failed:"]
+    for f in result.failed_tasks:
+        kind = "unreachable" if f["unreachable"] else "failed"
+        lines.append(f"  {f['host']}: {kind} at task '{f['task']}': {f['message']}")
+    return "\n".join(lines)
+
+
+def _scrub_command_artifact(path: Path) -> None:
+    """ansible-runner records the whole process environment there: keep the variable names only."""
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(data.get("env"), dict):
+        data["env"] = sorted(data["env"])
+        path.write_text(json.dumps(data))
+
+
+def _artifact_data(runner) -> dict:
+    for event in reversed(list(runner.events)):
+        if event.get("event") == "playbook_on_stats":
+            return (event.get("event_data") or {}).get("artifact_data") or {}
+    return {}
