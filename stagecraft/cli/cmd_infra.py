@@ -36,41 +36,103 @@ def _driver_or_fail(ctx, operation: str):
     return driver
 
 
-@infra.command(help="""Create the hosts that are missing and wait until they accept SSH.
+@infra.command(help="""Create the hosts that are missing, then prepare every host with the roles.
 
-Idempotent: hosts that exist are left alone (stopped ones are started), so a
-second run changes nothing and says so. Prints each host with its address and
-the ssh command to reach it. Hosts in the environment that are no longer in
-stagecraft.yml are reported, never removed.
+Idempotent: existing hosts are left alone (stopped ones are started), then the
+bundled roles run on all hosts: bootstrap (Docker + Compose v2), firewall,
+volumes and, when configured, the Tailscale mesh. Re-running is the retry; a
+second run changes nothing and says so. The run is recorded as a release of
+kind 'infra' (stagecraft releases list --kind infra).
 
 \b
-Example:
+Exit codes: 0 all hosts ready; 10 some hosts failed (named, with the failed
+step); 2 no host could be reached or the driver failed; 1 config errors.
+
+\b
+Examples:
   stagecraft infra up -e local
-  stagecraft infra up -e local --dry-run
+  stagecraft infra up -e prod --limit app-1 --skip-bootstrap
+  stagecraft infra up -e local --dry-run      # Ansible check mode with diff
 """)
+@click.option("--limit", metavar="HOST[,HOST]", help="Run the roles on these hosts only.")
+@click.option("--skip-bootstrap", is_flag=True, help="Skip the bootstrap role (Docker is already installed).")
+@click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+              help="Wait up to SECONDS for another run on this environment to finish.")
 @global_options
-def up():
+def up(limit: str | None, skip_bootstrap: bool, lock_wait: float):
+    from ..commands.infra_vars import playbook_envvars, validate_limit
+    from ..runner.recorder import recorded_release
+
     ctx = env_context()
     s = settings()
     driver = _driver_or_fail(ctx, "provision")
-    result = driver.provision(ctx.driver_context(), output.info, dry_run=s.dry_run)
-    data = {
+    hosts = validate_limit(ctx.environment, limit)
+    if s.dry_run:
+        result = driver.provision(ctx.driver_context(), output.info, dry_run=True)
+        configure = None
+        if all(h.action == "unchanged" for h in result.hosts):
+            configure = _configure(ctx, s, hosts, skip_bootstrap, release=None, check=True)
+        output.data(_up_data(ctx, s, result, configure), _describe_up)
+        return
+    with recorded_release(ctx, kind="infra", phases=("provision", "configure"), lock_wait=lock_wait,
+                          version=ctx.environment.name) as rel:
+        with rel.phase("provision"):
+            result = driver.provision(ctx.driver_context(), output.info)
+        with rel.phase("configure"):
+            configure = _configure(ctx, s, hosts, skip_bootstrap, release=rel, check=False)
+            data = {**_up_data(ctx, s, result, configure), "release": rel.id}
+            _raise_for_host_failures(configure, len(hosts or ctx.environment.hosts))
+    output.data(data, _describe_up)
+
+
+def _configure(ctx, s, hosts, skip_bootstrap, *, release, check):
+    from ..commands.infra_vars import playbook_envvars
+    from ..runner import run_playbook
+
+    return run_playbook(ctx, "infra.yml", extravars={"stagecraft_skip_bootstrap": skip_bootstrap},
+                        limit=",".join(hosts) if hosts else None, check=check, diff=check, release=release,
+                        phase="configure", envvars=playbook_envvars(ctx.resolved), verbosity=s.verbose,
+                        display_mode="quiet" if s.quiet else "auto", raise_on_failure=False,
+                        title=f"infra up: {ctx.environment.name}")
+
+
+def _raise_for_host_failures(run, expected: int) -> None:
+    from ..errors import ExternalError, PartialFailure
+    from ..runner import describe_failure
+
+    if run.ok:
+        return
+    failed = run.failed_hosts
+    if run.hosts and len(run.unreachable_hosts) == len(run.hosts) or not run.hosts:
+        raise ExternalError("no host could be reached: " + describe_failure(run))
+    if len(failed) < len(run.hosts):
+        raise PartialFailure(f"{len(failed)} of {len(run.hosts)} hosts failed; re-run 'infra up' to retry.\n"
+                             + describe_failure(run))
+    raise ExternalError(describe_failure(run))
+
+
+def _up_data(ctx, s, result, configure) -> dict:
+    return {
         "environment": ctx.environment.name,
         "driver": ctx.environment.driver,
         "dry_run": s.dry_run,
-        "changed": result.changed,
-        "hosts": [h.__dict__ for h in result.hosts],
+        "changed": result.changed or bool(configure and configure.changed),
+        "hosts": [{**h.__dict__, "configure": (configure.hosts.get(h.name) if configure else None)}
+                  for h in result.hosts],
         "orphans": result.orphans,
+        "release": None,
     }
-    output.data(data, _describe_up)
 
 
 def _describe_up(d: dict) -> str:
     lines = []
-    verb = "would change" if d["dry_run"] else ("changed" if d["changed"] else "no changes: every host already exists")
+    verb = "dry run" if d["dry_run"] else ("changed" if d["changed"] else "no changes: every host is ready")
     lines.append(f"Environment {d['environment']} ({d['driver']}): {verb}")
     for h in d["hosts"]:
-        lines.append(f"  {h['name']:<14} {h['action']:<12} {h['address'] or '-':<16} roles: {', '.join(h['roles'])}")
+        c = h.get("configure")
+        recap = (f"ok={c['ok']} changed={c['changed']} failed={c['failed']} unreachable={c['unreachable']}"
+                 if c else "")
+        lines.append(f"  {h['name']:<14} {h['action']:<12} {h['address'] or '-':<16} {recap}")
         if h.get("ssh"):
             lines.append(f"  {'':<14} {h['ssh']}")
     for name in d["orphans"]:

@@ -85,6 +85,9 @@ def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_
     out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
                 "volumes_block": vols["block"]})
     out.update(_tailscale_vars(config, env, host))
+    if env.driver == "local":
+        # Local hosts are Debian 13 containers: its own docker.io + docker-compose give Compose v2.
+        out["bootstrap_docker_source"] = "distro"
     out.update(env.vars)
     out.update(host.vars)
     return out

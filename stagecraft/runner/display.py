@@ -33,6 +33,11 @@ class Display:
         if self._live is not None:
             self._live.update(self._table())
             self._live.__exit__(*exc)
+        elif self.mode == "plain":
+            for host in sorted(self.hosts):
+                r = self.hosts[host]
+                self._print(f"  {host}: ok={r['ok']} changed={r['changed']} failed={r['failed']} "
+                            f"unreachable={r['unreachable']} skipped={r['skipped']}")
         return False
 
     def _print(self, line: str) -> None:
@@ -47,8 +52,6 @@ class Display:
             return
         name, host = record["event"], record.get("host")
         with self._lock:
-            if name == "playbook_on_task_start" and self.mode == "plain":
-                self._print(f"TASK [{record.get('task')}]")
             if host:
                 row = self._row(host)
                 row["task"] = record.get("task") or row["task"]
@@ -61,10 +64,11 @@ class Display:
                     row["unreachable"] += 1
                 elif name in ("runner_on_failed", "runner_on_async_failed") and record["failed"]:
                     row["failed"] += 1
-                if self.mode == "plain" and name.startswith("runner_on_") and name != "runner_on_start":
-                    status = ("changed" if record["changed"] else "ok") if name.endswith("_ok") else name[10:]
+                # Plain mode (CI logs) prints what matters: changes and failures, one line each.
+                if self.mode == "plain" and (record["changed"] or record["failed"]):
+                    status = "changed" if not record["failed"] else name.replace("runner_on_", "")
                     msg = f": {record['message']}" if record.get("message") else ""
-                    self._print(f"  {host}: {status}{msg}")
+                    self._print(f"  {host}: {status}: {record.get('task')}{msg}")
             if self._live is not None:
                 self._live.update(self._table())
 
