@@ -45,6 +45,7 @@ class LocalEnv:
     env: str = "local"
     hosts: dict = field(default_factory=dict)  # host name -> address
     roles: dict = field(default_factory=dict)  # host name -> roles
+    last_up: dict = field(default_factory=dict)  # JSON of the last `infra up`
 
     @property
     def config_path(self) -> Path:
@@ -92,6 +93,7 @@ class LocalEnv:
 
     def up(self) -> dict:
         result = json.loads(self.cli("infra", "up", "-e", self.env, "-o", "json").stdout)
+        self.last_up = result
         self.hosts = {h["name"]: h["address"] for h in result["hosts"]}
         self.write_inventory()
         return result

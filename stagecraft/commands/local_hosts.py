@@ -15,6 +15,8 @@ BASE_PACKAGES = ("python3", "openssh-server", "sudo", "iproute2", "ca-certificat
 # The host's main process (under tini, which reaps orphans): installs the authorized key, makes host keys, runs sshd.
 HOST_INIT = """#!/bin/sh
 set -e
+# A VM's /proc/sys is writable; Docker inside the host needs that to set up container interfaces.
+mount -o remount,rw /proc/sys 2>/dev/null || true
 mkdir -p /run/sshd /root/.ssh
 chmod 700 /root/.ssh
 if [ -n "$STAGECRAFT_AUTHORIZED_KEY" ]; then
