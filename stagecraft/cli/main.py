@@ -20,6 +20,11 @@ COMMANDS = {
     "infra": "stagecraft.cli.cmd_infra:infra",
     "releases": "stagecraft.cli.cmd_releases:releases",
     "lock": "stagecraft.cli.cmd_lock:lock",
+    "build": "stagecraft.cli.cmd_deploy:build",
+    "deploy": "stagecraft.cli.cmd_deploy:deploy",
+    "rollback": "stagecraft.cli.cmd_deploy:rollback",
+    "plan": "stagecraft.cli.cmd_deploy:plan",
+    "render": "stagecraft.cli.cmd_deploy:render",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -70,6 +75,11 @@ SHORT_HELP = {
     "infra": "Create, inspect and remove the hosts of an environment.",
     "releases": "List and show recorded releases; import the Go tool's history.",
     "lock": "Inspect or clear an environment's deploy lock.",
+    "build": "Build the app's images.",
+    "deploy": "Deploy the app to an environment without downtime.",
+    "rollback": "Redeploy an earlier release without rebuilding.",
+    "plan": "Show what a deploy would change, per host.",
+    "render": "Print the per-host compose files a deploy renders.",
 }
 
 

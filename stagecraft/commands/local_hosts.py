@@ -10,6 +10,7 @@ LABEL = "stagecraft"
 # bounding set), and Docker inside the host needs these to run its own containers.
 CAPABILITIES = ("SYS_ADMIN", "NET_ADMIN", "SYS_MODULE", "SYS_PTRACE", "MKNOD", "NET_RAW", "SYS_CHROOT",
                 "AUDIT_WRITE", "SETFCAP", "DAC_READ_SEARCH", "IPC_LOCK", "SYSLOG")
+BASE_ALIAS = "stagecraft/host-base:trixie"
 BASE_PACKAGES = ("python3", "openssh-server", "sudo", "iproute2", "ca-certificates")
 
 # The host's main process (under tini, which reaps orphans): installs the authorized key, makes host keys, runs sshd.

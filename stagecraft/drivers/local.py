@@ -107,11 +107,17 @@ def ensure_image(ctx: DriverContext, say) -> str:
             say(f"pulling {image}")
             docker("pull", image)
         return image
+    return ensure_base_image(say)
+
+
+def ensure_base_image(say) -> str:
+    """The debootstrap-built Debian 13 base image (also used to build the edge proxy image)."""
     spec = cmd.recipe(mirror=os.environ.get("STAGECRAFT_DEBIAN_MIRROR"))
     tag = cmd.base_image_tag(spec)
-    if image_exists(tag):
-        return tag
-    build_base_image(spec, tag, say)
+    if not image_exists(tag):
+        build_base_image(spec, tag, say)
+    # A stable alias so Dockerfiles can start FROM it (e.g. the example app's build stage).
+    docker("tag", tag, cmd.BASE_ALIAS)
     return tag
 
 

@@ -1,0 +1,234 @@
+#!/usr/bin/python
+# Copyright: Stagecraft developers
+# Apache-2.0
+"""Zero-downtime rollout of one Docker Compose service, the docker-rollout way."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: compose_rollout
+short_description: Update Compose services without downtime
+description:
+  - C(recreate) services (databases, caches) are updated with C(docker compose up -d), one at a time.
+  - C(rolling) services start new containers beside the old ones (scale to 2N without recreating),
+    wait until Docker reports them healthy, point the host's edge proxy at them, let the old ones drain,
+    then stop and remove the old ones. If the new ones never become healthy they are removed and the
+    old ones keep serving; the task fails.
+  - A service whose containers already run the expected image and configuration is left alone.
+options:
+  project:
+    description: Compose project name.
+    type: str
+    required: true
+  project_dir:
+    description: Directory holding compose.yaml.
+    type: path
+    required: true
+  services:
+    description: Services in rollout order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name: {description: Service name., type: str, required: true}
+      strategy: {description: rolling or recreate., type: str, choices: [rolling, recreate], default: rolling}
+      replicas: {description: Containers to run., type: int, default: 1}
+      port: {description: Container port the edge proxy routes to., type: int}
+      healthcheck_timeout: {description: Seconds to wait for healthy containers., type: int, default: 60}
+      drain_seconds: {description: Seconds old containers keep serving after the switch., type: int, default: 2}
+  edge_service:
+    description: Compose service of the host's edge proxy (nginx); empty when the host has none.
+    type: str
+    default: ""
+  edge_upstreams_dir:
+    description: Directory of the edge proxy's per-service upstream files.
+    type: path
+author: Stagecraft developers
+"""
+
+EXAMPLES = r"""
+- name: Roll out the web service
+  stagecraft.infra.compose_rollout:
+    project: shop
+    project_dir: /srv/stagecraft/shop
+    services:
+      - {name: db, strategy: recreate}
+      - {name: web, strategy: rolling, port: 8080, healthcheck_timeout: 60}
+    edge_service: stagecraft-edge
+    edge_upstreams_dir: /srv/stagecraft/shop/edge/upstreams
+"""
+
+RETURN = r"""
+services:
+  description: Outcome per service (unchanged, created, rolled, recreated, failed) with container ids.
+  returned: always
+  type: dict
+"""
+
+import json
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+class Compose:
+    def __init__(self, module, project, project_dir):
+        self.module = module
+        self.project = project
+        self.base = ["docker", "compose", "-p", project, "--project-directory", project_dir,
+                     "-f", os.path.join(project_dir, "compose.yaml")]
+
+    def run(self, *args, check=True):
+        rc, out, err = self.module.run_command(list(args))
+        if check and rc != 0:
+            self.module.fail_json(msg=f"{' '.join(args[:6])} failed: {err.strip() or out.strip()}")
+        return rc, out, err
+
+    def compose(self, *args, check=True):
+        return self.run(*self.base, *args, check=check)
+
+    def containers(self, service):
+        _, out, _ = self.run("docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={self.project}",
+                             "--filter", f"label=com.docker.compose.service={service}")
+        ids = out.split()
+        if not ids:
+            return []
+        _, out, _ = self.run("docker", "inspect", *ids)
+        return json.loads(out)
+
+    def expected(self, service):
+        _, out, _ = self.compose("config", f"--hash={service}")
+        config_hash = out.split()[-1] if out.split() else ""
+        _, out, _ = self.compose("config", "--format", "json")
+        image = json.loads(out)["services"][service].get("image", "")
+        rc, image_id, _ = self.run("docker", "image", "inspect", "--format", "{{.Id}}", image, check=False)
+        return config_hash, image_id.strip() if rc == 0 else ""
+
+
+def is_current(container, config_hash, image_id):
+    labels = container["Config"]["Labels"] or {}
+    return labels.get("com.docker.compose.config-hash") == config_hash and (
+        not image_id or container["Image"] == image_id)
+
+
+def health(compose, cid):
+    _, out, _ = compose.run("docker", "inspect", cid)
+    state = json.loads(out)[0]["State"]
+    if not state.get("Running"):
+        return "exited"
+    if "Health" not in state:
+        return "healthy"  # no healthcheck: running is all Docker can tell
+    return state["Health"]["Status"]
+
+
+def wait_healthy(compose, ids, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {cid: health(compose, cid) for cid in ids}
+        if all(s == "healthy" for s in states.values()):
+            return True, states
+        if any(s in ("unhealthy", "exited") for s in states.values()) or time.monotonic() > deadline:
+            return False, states
+        time.sleep(0.5)
+
+
+def address(container, port):
+    for net in (container["NetworkSettings"]["Networks"] or {}).values():
+        if net.get("IPAddress"):
+            return f"{net['IPAddress']}:{port}"
+    return None
+
+
+def write_upstream(module, compose, params, service, containers):
+    if not params["edge_service"] or not service.get("port"):
+        return
+    servers = sorted(a for a in (address(c, service["port"]) for c in containers) if a)
+    body = [f"upstream svc_{service['name'].replace('-', '_')} {{"]
+    body += [f"    server {s} max_fails=0;" for s in servers] or ["    server 127.0.0.1:9 down;"]
+    body += ["    keepalive 16;", "}", ""]
+    path = os.path.join(params["edge_upstreams_dir"], f"{service['name']}.conf")
+    text = "\n".join(body)
+    try:
+        with open(path) as handle:
+            if handle.read() == text:
+                return  # already routed to these containers
+    except FileNotFoundError:
+        pass
+    os.makedirs(params["edge_upstreams_dir"], exist_ok=True)
+    with open(path + ".tmp", "w") as handle:
+        handle.write(text)
+    os.replace(path + ".tmp", path)
+    edge = compose.containers(params["edge_service"])
+    if edge:
+        compose.run("docker", "exec", edge[0]["Id"], "nginx", "-s", "reload")
+        time.sleep(0.3)  # nginx starts new workers; old ones finish their requests
+
+
+def rollout(module, compose, params, service):
+    name = service["name"]
+    replicas = service.get("replicas") or 1
+    config_hash, image_id = compose.expected(name)
+    old = compose.containers(name)
+    if old and len(old) == replicas and all(is_current(c, config_hash, image_id) for c in old):
+        write_upstream(module, compose, params, service, old)
+        return {"result": "unchanged", "containers": [c["Id"][:12] for c in old]}
+    if module.check_mode:
+        return {"result": "would-update"}
+    if service["strategy"] == "recreate":
+        compose.compose("up", "-d", "--no-deps", "--remove-orphans", name)
+        current = compose.containers(name)
+        ok, states = wait_healthy(compose, [c["Id"] for c in current], service["healthcheck_timeout"])
+        if not ok:
+            module.fail_json(msg=f"service {name} did not become healthy: {states}", services={name: "failed"})
+        write_upstream(module, compose, params, service, current)
+        return {"result": "recreated", "containers": [c["Id"][:12] for c in current]}
+    old_ids = {c["Id"] for c in old}
+    compose.compose("up", "-d", "--no-deps", "--no-recreate", "--scale", f"{name}={len(old) + replicas}", name)
+    new = [c for c in compose.containers(name) if c["Id"] not in old_ids]
+    ok, states = wait_healthy(compose, [c["Id"] for c in new], service["healthcheck_timeout"])
+    if not ok:
+        if new:
+            compose.run("docker", "rm", "-f", *[c["Id"] for c in new])
+        module.fail_json(msg=f"service {name}: new containers did not become healthy within "
+                             f"{service['healthcheck_timeout']}s ({', '.join(sorted(set(states.values())))}); "
+                             f"they were removed and the {len(old)} old container(s) keep serving",
+                         services={name: {"result": "failed", "states": states}})
+    write_upstream(module, compose, params, service, new)
+    if old:
+        time.sleep(service["drain_seconds"])
+        compose.run("docker", "stop", "-t", "10", *old_ids)
+        compose.run("docker", "rm", *old_ids)
+    return {"result": "rolled" if old else "created", "containers": [c["Id"][:12] for c in new],
+            "removed": [i[:12] for i in old_ids]}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            project=dict(type="str", required=True),
+            project_dir=dict(type="path", required=True),
+            services=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                strategy=dict(type="str", choices=["rolling", "recreate"], default="rolling"),
+                replicas=dict(type="int", default=1),
+                port=dict(type="int"),
+                healthcheck_timeout=dict(type="int", default=60),
+                drain_seconds=dict(type="int", default=2),
+            )),
+            edge_service=dict(type="str", default=""),
+            edge_upstreams_dir=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    compose = Compose(module, params["project"], params["project_dir"])
+    results = {}
+    for service in params["services"]:
+        results[service["name"]] = rollout(module, compose, params, service)
+    changed = any(r["result"] not in ("unchanged",) for r in results.values())
+    module.exit_json(changed=changed, services=results)
+
+
+if __name__ == "__main__":
+    main()

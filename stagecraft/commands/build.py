@@ -1,0 +1,73 @@
+"""Image builds: versions, tags and `docker build` argv (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+EDGE_DOCKERFILE = """\
+FROM {base}
+RUN apt-get update \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light \\
+ && rm -rf /var/lib/apt/lists/* \\
+ && ln -sf /dev/stderr /var/log/nginx/error.log
+STOPSIGNAL SIGQUIT
+CMD ["nginx", "-g", "daemon off;"]
+"""
+
+
+def git_version(workdir: Path) -> tuple[str, str]:
+    """(version, commit): the short commit, with '-dirty-<hash of the diff>' for uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=workdir, capture_output=True, text=True)
+
+    head = git("rev-parse", "HEAD")
+    if head.returncode != 0:
+        return "unversioned", ""
+    commit = head.stdout.strip()
+    version = commit[:12]
+    status = git("status", "--porcelain", "--", ".")
+    if status.stdout.strip():
+        diff = git("diff", "HEAD", "--", ".").stdout + status.stdout
+        version += "-dirty-" + hashlib.sha256(diff.encode()).hexdigest()[:8]
+    return version, commit
+
+
+def edge_image_tag(base_image: str) -> str:
+    key = hashlib.sha256((base_image + EDGE_DOCKERFILE).encode()).hexdigest()[:12]
+    return f"stagecraft/edge:{key}"
+
+
+def build_argv(ref: str, compose_dir: Path, compose_build, override=None) -> list[str]:
+    """`docker build` for a compose `build:` (string or mapping), with stagecraft.yml's services.<s>.build
+    (context, dockerfile, target, args) taking precedence."""
+    spec = {"context": compose_build} if isinstance(compose_build, str) else dict(compose_build or {})
+    if override is not None:
+        for key in ("context", "dockerfile", "target"):
+            if getattr(override, key):
+                spec[key] = getattr(override, key)
+        spec["args"] = {**(spec.get("args") or {}), **(override.args or {})}
+    context = (compose_dir / spec.get("context", ".")).resolve()
+    argv = ["docker", "build", "-t", ref]
+    if spec.get("dockerfile"):
+        argv += ["-f", str(context / spec["dockerfile"])]
+    if spec.get("target"):
+        argv += ["--target", spec["target"]]
+    args = spec.get("args") or {}
+    if isinstance(args, list):
+        args = dict(a.split("=", 1) for a in args)
+    for key in sorted(args):
+        argv += ["--build-arg", f"{key}={args[key]}"]
+    return argv + [str(context)]
+
+
+def ssh_argv(hostvars: dict) -> list[str]:
+    """ssh to a host with the connection variables of the rendered inventory."""
+    import shlex
+
+    argv = ["ssh", "-o", "BatchMode=yes", "-p", str(hostvars.get("ansible_port", 22))]
+    if hostvars.get("ansible_ssh_private_key_file"):
+        argv += ["-i", hostvars["ansible_ssh_private_key_file"]]
+    argv += shlex.split(hostvars.get("ansible_ssh_common_args", ""))
+    return argv + [f"{hostvars.get('ansible_user', 'root')}@{hostvars['ansible_host']}"]

@@ -1,0 +1,184 @@
+"""Per-host compose files and edge proxy configuration (pure, deterministic, hashed).
+
+From the app's canonical compose file and the role placement in stagecraft.yml, each host gets a
+compose file with only its services: images pinned to `<registry or project>/<service>:<version>`,
+`build:` removed, Stagecraft labels, and for rolling services no `container_name` and no host
+`ports` (two copies must run side by side during a rollout; the edge proxy publishes instead).
+List- and map-form `environment` are kept as written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+
+import yaml
+
+EDGE_SERVICE = "stagecraft-edge"
+EDGE_PUBLIC_PORT = 80
+EDGE_INTERNAL_PORT = 8000
+
+
+@dataclass(frozen=True)
+class HostDeploy:
+    host: str
+    definition: str  # compose.yaml text
+    hash: str
+    services: list  # rollout order: [{name, strategy, replicas, port, healthcheck_timeout, drain_seconds}]
+    images: dict  # service -> image ref
+    edge_config: str = ""
+    edge_port: int | None = None
+    secret_names: list = field(default_factory=list)
+
+
+def routed_services(config, compose: dict) -> list[str]:
+    """Services the edge proxy routes to: those with a `port` in stagecraft.yml."""
+    return sorted(s for s in (compose.get("services") or {}) if config.service(s).port)
+
+
+def built_services(compose: dict) -> list[str]:
+    return sorted(s for s, spec in (compose.get("services") or {}).items() if (spec or {}).get("build"))
+
+
+def image_refs(config, compose: dict, version: str) -> dict[str, str]:
+    """service -> image: built services get the release tag; others keep their image."""
+    out = {}
+    for name, spec in sorted((compose.get("services") or {}).items()):
+        spec = spec or {}
+        out[name] = config.project.image_ref(name, version) if spec.get("build") else spec.get("image", "")
+    return out
+
+
+def _labels(spec: dict, extra: dict) -> dict | list:
+    labels = spec.get("labels")
+    if isinstance(labels, list):
+        return sorted(set(labels) | {f"{k}={v}" for k, v in extra.items()})
+    return {**(labels or {}), **extra}
+
+
+def _named_volumes(spec: dict) -> set[str]:
+    names = set()
+    for v in spec.get("volumes") or []:
+        source = v.split(":", 1)[0] if isinstance(v, str) else (v or {}).get("source", "")
+        if source and not source.startswith((".", "/", "~", "$")):
+            names.add(source)
+    return names
+
+
+def _networks(spec: dict) -> set[str]:
+    nets = spec.get("networks") or []
+    return set(nets if isinstance(nets, list) else nets.keys())
+
+
+def host_edge_port(config, host) -> int:
+    return EDGE_PUBLIC_PORT if any(config.roles[r].public for r in host.roles if r in config.roles) \
+        else EDGE_INTERNAL_PORT
+
+
+def render_host(config, env, host, compose: dict, version: str, *, edge_image: str,
+                peers: dict[str, list[str]], env_names: list[str] | None = None) -> HostDeploy:
+    """peers: routed service -> ["address:edge_port", ...] of the hosts that run it."""
+    services = config.services_for_roles(host.roles)
+    refs = image_refs(config, compose, version)
+    routed = routed_services(config, compose)
+    public = host_edge_port(config, host) == EDGE_PUBLIC_PORT
+    out_services: dict = {}
+    volumes, networks = set(), set()
+    env_names = sorted(env_names or [])
+    for name in services:
+        spec = copy.deepcopy((compose.get("services") or {}).get(name) or {})
+        svc = config.service(name)
+        spec.pop("build", None)
+        spec["image"] = refs[name]
+        if svc.strategy == "rolling":
+            spec.pop("container_name", None)
+            spec.pop("ports", None)
+        spec["labels"] = _labels(spec, {"stagecraft.project": config.project.name, "stagecraft.env": env.name,
+                                        "stagecraft.host": host.name})
+        if env_names and (svc.secrets or config.secrets.keys):
+            existing = spec.get("env_file") or []
+            spec["env_file"] = sorted(set([existing] if isinstance(existing, str) else existing) | {".env"})
+        volumes |= _named_volumes(spec)
+        networks |= _networks(spec)
+        out_services[name] = spec
+    local_routed = [s for s in routed if s in services]
+    remote_routed = [s for s in routed if s not in services and peers.get(s)] if public else []
+    edge_config, edge_port = "", None
+    if local_routed or remote_routed:
+        edge_port = host_edge_port(config, host)
+        out_services[EDGE_SERVICE] = {
+            "image": edge_image,
+            "ports": [f"{edge_port}:80"],
+            "restart": "unless-stopped",
+            "volumes": ["./edge/nginx.conf:/etc/nginx/nginx.conf:ro", "./edge/upstreams:/etc/nginx/upstreams:ro"],
+            "labels": {"stagecraft.project": config.project.name, "stagecraft.role": "edge"},
+        }
+        edge_config = render_edge(config, local_routed, remote_routed, peers)
+    doc: dict = {"name": config.project.name, "services": out_services}
+    top_volumes = {k: v for k, v in (compose.get("volumes") or {}).items() if k in volumes}
+    top_networks = {k: v for k, v in (compose.get("networks") or {}).items() if k in networks}
+    if top_volumes:
+        doc["volumes"] = top_volumes
+    if top_networks:
+        doc["networks"] = top_networks
+    definition = yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=2**20)
+    digest = hashlib.sha256((definition + edge_config).encode()).hexdigest()
+    order = [{"name": n, "strategy": config.service(n).strategy,
+              "replicas": int(((compose["services"][n] or {}).get("deploy") or {}).get("replicas") or 1),
+              "port": config.service(n).port, "healthcheck_timeout": config.service(n).healthcheck_timeout,
+              "drain_seconds": max(config.service(n).drain_seconds, 1)}
+             for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
+    return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
+                      images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,
+                      secret_names=env_names)
+
+
+def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:
+    lines = ["worker_processes 1;", "events { worker_connections 1024; }", "http {", "    access_log off;",
+             "    include /etc/nginx/upstreams/*.conf;"]
+    for name in remote_routed:
+        lines.append(f"    upstream svc_{name.replace('-', '_')}_hosts {{")
+        lines += [f"        server {p} max_fails=1 fail_timeout=2s;" for p in sorted(peers[name])]
+        lines += ["        keepalive 16;", "    }"]
+    first = True
+    for name in sorted(local_routed + remote_routed):
+        upstream = f"svc_{name.replace('-', '_')}" + ("_hosts" if name in remote_routed else "")
+        svc = config.service(name)
+        names = svc.public_host or "_"
+        listen = "listen 80 default_server;" if first else "listen 80;"
+        first = False
+        lines += [
+            "    server {",
+            f"        {listen}",
+            f"        server_name {names};",
+            f"        location {svc.public_path} {{",
+            f"            proxy_pass http://{upstream};",
+            "            proxy_http_version 1.1;",
+            '            proxy_set_header Connection "";',
+            "            proxy_set_header Host $host;",
+            "            proxy_connect_timeout 1s;",
+            "            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
+            "            proxy_next_upstream_tries 0;",
+            "        }",
+            "    }",
+        ]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def load_compose(path) -> dict:
+    from pathlib import Path
+
+    from ..errors import UserError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"project.compose_file: {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(data.get("services"), dict):
+        raise UserError(f"{path}: no services")
+    return data

@@ -1,0 +1,133 @@
+"""The deploy pipeline's steps that run processes: build images, ship them, roll out through Ansible.
+
+Pure parts (argv, compose rendering) live in stagecraft.commands; the CLI (cmd_deploy) sequences
+these steps inside a recorded release.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .commands import build as b
+from .commands.compose_render import built_services, image_refs, load_compose, render_host, routed_services
+from .commands.compose_render import host_edge_port
+from .errors import ExternalError, UserError
+
+
+def compose_of(config) -> tuple[dict, Path]:
+    path = Path(config.base_dir) / config.project.compose_file
+    return load_compose(path), path.parent
+
+
+def ensure_edge_image(say) -> str:
+    """The edge proxy image (nginx from Debian packages on the local base image), built once."""
+    from .drivers.docker_cli import docker, image_exists, require_engine
+    from .drivers.local import ensure_base_image
+
+    require_engine()
+    base = ensure_base_image(say)
+    tag = b.edge_image_tag(base)
+    if not image_exists(tag):
+        say(f"building edge proxy image {tag}")
+        proc = subprocess.run(["docker", "build", "-t", tag, "-"], input=b.EDGE_DOCKERFILE.format(base=base),
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ExternalError(f"building the edge image failed: {proc.stderr.strip()[-800:]}")
+    return tag
+
+
+def build_images(config, compose: dict, compose_dir: Path, version: str, services: list[str] | None, say) -> dict:
+    """Build the app's images; returns service -> {ref, id}."""
+    from .drivers.docker_cli import require_engine
+
+    require_engine()
+    refs = image_refs(config, compose, version)
+    wanted = [s for s in built_services(compose) if not services or s in services]
+    out = {}
+    for name in wanted:
+        argv = b.build_argv(refs[name], compose_dir, compose["services"][name]["build"], config.service(name).build)
+        say(f"building {refs[name]}")
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ExternalError(f"docker build of {name} failed:\n{proc.stderr.strip()[-1500:]}")
+        out[name] = {"ref": refs[name], "id": local_image_id(refs[name])}
+    return out
+
+
+def local_image_id(ref: str) -> str:
+    proc = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def render_all(config, env, inventory_listing: dict, compose: dict, version: str, edge_image: str,
+               env_names: list[str]) -> dict:
+    """host -> HostDeploy for every host of the environment."""
+    hostvars = inventory_listing["_meta"]["hostvars"]
+    peers: dict[str, list[str]] = {}
+    for host in env.hosts:
+        address = hostvars.get(host.name, {}).get("ansible_host")
+        for svc in config.services_for_roles(host.roles):
+            if svc in routed_services(config, compose) and address:
+                peers.setdefault(svc, []).append(f"{address}:{host_edge_port(config, host)}")
+    return {h.name: render_host(config, env, h, compose, version, edge_image=edge_image, peers=peers,
+                                env_names=env_names) for h in env.hosts}
+
+
+def ship_over_ssh(hostvars: dict, plans: dict, say, hosts: list[str] | None = None) -> dict:
+    """docker save | ssh docker load, skipping hosts that already have the image ID. host -> shipped refs."""
+    def ship(host: str) -> list[str]:
+        hv = hostvars[host]
+        if "ansible_host" not in hv:
+            raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
+        shipped = []
+        for ref in sorted(set(plans[host].images.values()) | ({_edge_ref(plans[host])} - {""})):
+            if not ref:
+                continue
+            want = local_image_id(ref)
+            if not want:
+                continue  # not built here (e.g. a public image): the host pulls it itself
+            have = subprocess.run(b.ssh_argv(hv) + [f"docker image inspect --format '{{{{.Id}}}}' {ref} 2>/dev/null"],
+                                  capture_output=True, text=True).stdout.strip()
+            if have == want:
+                continue
+            say(f"shipping {ref} to {host}")
+            save = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE)
+            load = subprocess.run(b.ssh_argv(hv) + ["docker load -q"], stdin=save.stdout, capture_output=True,
+                                  text=True)
+            save.stdout.close()
+            save.wait()
+            if load.returncode != 0 or save.returncode != 0:
+                raise ExternalError(f"shipping {ref} to {host} failed: {load.stderr.strip()}")
+            shipped.append(ref)
+        return shipped
+
+    targets = hosts or sorted(plans)
+    with ThreadPoolExecutor(max_workers=min(8, len(targets) or 1)) as pool:
+        return dict(zip(targets, pool.map(ship, targets)))
+
+
+def _edge_ref(plan) -> str:
+    import yaml
+
+    edge = (yaml.safe_load(plan.definition).get("services") or {}).get("stagecraft-edge")
+    return edge["image"] if edge else ""
+
+
+def rollout_batches(config, env, hosts: list[str]) -> list[tuple[int, list[str]]]:
+    """Hosts grouped by rollout order of their roles (data, app, gateway), each group rolled in batches."""
+    groups: dict[int, list[str]] = {}
+    for host in env.hosts:
+        if host.name not in hosts:
+            continue
+        order = min((config.roles[r].order for r in host.roles if r in config.roles), default=50)
+        groups.setdefault(order, []).append(host.name)
+    return sorted((k, sorted(v)) for k, v in groups.items())
+
+
+def batch_size(env, count: int) -> int:
+    size = env.batch_size
+    if isinstance(size, str) and size.endswith("%"):
+        return max(1, count * int(size[:-1]) // 100)
+    return int(size or 1)
