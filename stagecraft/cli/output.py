@@ -27,7 +27,11 @@ def data(obj, text=None) -> None:
 
 def info(message: str) -> None:
     """A progress or status line; suppressed by --quiet; on stderr when stdout is JSON."""
-    s = settings()
+    try:
+        s = settings()
+    except RuntimeError:  # a worker thread has no click context: stderr never corrupts JSON output
+        click.echo(message, err=True)
+        return
     if s.quiet:
         return
     click.echo(message, err=s.json)

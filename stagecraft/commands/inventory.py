@@ -39,13 +39,20 @@ def _connection_vars(host, facts: HostFacts | None, defaults: dict, base_dir: Pa
     return out
 
 
-def _firewall_vars(config, host) -> dict:
+EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
+
+
+def _firewall_vars(config, host, peer_addresses: list[str]) -> dict:
     fw = config.firewall
     public = any(config.roles[r].public for r in host.roles if r in config.roles)
     rules = [
         {"port": str(r.port), "proto": r.proto, "sources": list(r.sources)}
         for r in fw.allow if r.applies_to(host.roles)
     ]
+    routed = [s for s in config.services_for_roles(host.roles) if config.service(s).port]
+    if routed and not public and peer_addresses:
+        # The gateways reach this host's edge proxy; nobody else does.
+        rules.append({"port": str(EDGE_INTERNAL_PORT), "proto": "tcp", "sources": peer_addresses})
     return {
         "firewall_enabled": fw.enabled,
         "firewall_ssh_port": host.ssh.port,
@@ -73,14 +80,15 @@ def _tailscale_vars(config, env, host) -> dict:
     return out
 
 
-def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_dir: Path) -> dict:
+def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_dir: Path,
+              peer_addresses: list[str] = ()) -> dict:
     base_dir = Path(config.base_dir).resolve()
     known_hosts = state_dir / "known_hosts" / env.name
     out = _connection_vars(host, facts, defaults, base_dir, known_hosts)
     out["stagecraft_host"] = host.name
     out["stagecraft_roles"] = list(host.roles)
     out["stagecraft_services"] = config.services_for_roles(host.roles)
-    out.update(_firewall_vars(config, host))
+    out.update(_firewall_vars(config, host, list(peer_addresses)))
     vols = config.volumes.for_host(host.roles)
     out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
                 "volumes_block": vols["block"]})
@@ -98,7 +106,10 @@ def render_inventory(config, env, discovered: dict[str, HostFacts], *, state_dir
     """The YAML-inventory structure for one environment."""
     defaults = connection_defaults or {}
     env_group = group_name("env", env.name)
-    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir) for h in env.hosts}
+    addresses = sorted({(discovered[h.name].address if h.name in discovered else h.address) or "" for h in env.hosts}
+                       - {""})
+    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses)
+             for h in env.hosts}
     children: dict = {env_group: {"hosts": {name: None for name in sorted(hosts)} or None}}
     for role in sorted(config.roles):
         members = [h.name for h in env.hosts if role in h.roles]

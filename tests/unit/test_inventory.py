@@ -78,8 +78,11 @@ def test_groups_and_role_vars(multi):
     assert listing["env_staging"]["hosts"] == ["data-1", "edge-1", "web-1", "web-2"]
     hv = listing["_meta"]["hostvars"]
     assert hv["edge-1"]["firewall_allow_http"] is True and hv["web-1"]["firewall_allow_http"] is False
-    assert hv["web-1"]["firewall_rules"] == [{"port": "9100", "proto": "tcp", "sources": ["10.0.0.0/8"]},
+    assert hv["web-1"]["firewall_rules"][:2] == [{"port": "9100", "proto": "tcp", "sources": ["10.0.0.0/8"]},
                                               {"port": "60000:60010", "proto": "udp", "sources": []}]
+    # api has a port: the edge proxy of a non-public host is reachable from the environment's hosts only.
+    addresses = ["10.0.0.11", "10.0.0.12", "10.0.0.20", "10.0.0.5"]
+    assert hv["web-2"]["firewall_rules"][-1] == {"port": "8000", "proto": "tcp", "sources": addresses}
     assert hv["data-1"]["volumes_directories"] == [{"path": "/srv/shop/pg", "owner": "999", "mode": "0700"}]
     assert hv["web-1"]["volumes_directories"] == []
     assert hv["data-1"]["tailscale_tags"] == ["tag:data", "tag:shop"]
