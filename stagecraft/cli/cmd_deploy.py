@@ -208,8 +208,9 @@ def deploy(version_: str | None, services: str | None, limit: str | None, lock_w
     with recorded_release(ctx, kind="deploy", version=version, commit_sha=commit, lock_wait=lock_wait) as rel:
         with rel.phase("build"):
             _run_hook(ctx, "pre-build", {"STAGECRAFT_VERSION": version, "STAGECRAFT_RELEASE": rel.id})
-            images = pipeline.build_images(ctx.config, compose, compose_dir, version, wanted, output.info)
+            # The edge image first: it also provides the local Debian base that app builds may start FROM.
             edge = pipeline.ensure_edge_image(output.info)
+            images = pipeline.build_images(ctx.config, compose, compose_dir, version, wanted, output.info)
             rel.update_manifest({"version": version, "images": images, "edge_image": edge})
         with rel.phase("push"):
             _, hostvars = _inventory_with(ctx, {}, ctx.config.project.name)

@@ -1,0 +1,82 @@
+"""Per-host compose rendering: placement, pinned images, rolling services without ports, determinism."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from stagecraft.commands.compose_render import EDGE_SERVICE, render_host
+from stagecraft.config import load_config
+from stagecraft.pipeline import compose_of, render_all
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "multi"
+
+
+def setup(tmp_path):
+    dest = tmp_path / "multi"
+    shutil.copytree(FIXTURE, dest)
+    compose = yaml.safe_load((dest / "docker-compose.yml").read_text())
+    compose["services"]["api"]["ports"] = ["8080:8080"]
+    compose["services"]["api"]["container_name"] = "api"
+    compose["services"]["db"]["ports"] = ["5432:5432"]
+    (dest / "docker-compose.yml").write_text(yaml.safe_dump(compose))
+    resolved = load_config(dest / "stagecraft.yml").resolve("staging", environ={})
+    return resolved.config, resolved.environment
+
+
+def hostvars(env):
+    return {"_meta": {"hostvars": {h.name: {"ansible_host": h.address} for h in env.hosts}}}
+
+
+def test_each_host_gets_only_its_services(tmp_path):
+    config, env = setup(tmp_path)
+    compose, _ = compose_of(config)
+    plans = render_all(config, env, hostvars(env), compose, "v7", "stagecraft/edge:x", ["API_TOKEN"])
+    services = {h: sorted(yaml.safe_load(p.definition)["services"]) for h, p in plans.items()}
+    assert services == {"data-1": ["db"], "edge-1": ["proxy", EDGE_SERVICE], "web-1": ["api", EDGE_SERVICE, "web"],
+                        "web-2": ["api", EDGE_SERVICE, "web"]}
+    web = yaml.safe_load(plans["web-1"].definition)["services"]
+    assert web["api"]["image"] == "registry.example.com/acme/api:v7"
+    assert "build" not in web["api"]
+    assert "ports" not in web["api"] and "container_name" not in web["api"]  # rolling: two copies side by side
+    assert web["api"]["environment"] == ["MODE=prod"]  # list form kept
+    assert web["api"]["env_file"] == [".env"]
+    assert web["api"]["labels"]["stagecraft.host"] == "web-1"
+    db = yaml.safe_load(plans["data-1"].definition)
+    assert db["services"]["db"]["ports"] == ["5432:5432"]  # recreate services keep their ports
+    assert db["services"]["db"]["image"] == "postgres:15"
+    assert db["volumes"] == {"pgdata": {}}
+    assert "volumes" not in yaml.safe_load(plans["web-1"].definition)
+    assert [s["name"] for s in plans["web-1"].services] == ["api", "web"]
+
+
+def test_edge_routes_local_and_remote(tmp_path):
+    config, env = setup(tmp_path)
+    compose, _ = compose_of(config)
+    plans = render_all(config, env, hostvars(env), compose, "v7", "stagecraft/edge:x", [])
+    assert plans["web-1"].edge_port == 8000 and plans["edge-1"].edge_port == 80
+    assert "proxy_pass http://svc_api;" in plans["web-1"].edge_config
+    assert "server 10.0.0.11:8000" in plans["edge-1"].edge_config
+    assert "server 10.0.0.12:8000" in plans["edge-1"].edge_config
+    assert "proxy_pass http://svc_api_hosts;" in plans["edge-1"].edge_config
+    assert plans["data-1"].edge_config == ""
+
+
+def test_render_is_deterministic_and_hash_tracks_content(tmp_path):
+    config, env = setup(tmp_path)
+    compose, _ = compose_of(config)
+    a = render_all(config, env, hostvars(env), compose, "v7", "e", [])
+    b = render_all(config, env, hostvars(env), compose, "v7", "e", [])
+    c = render_all(config, env, hostvars(env), compose, "v8", "e", [])
+    assert {h: p.definition for h, p in a.items()} == {h: p.definition for h, p in b.items()}
+    assert a["web-1"].hash == b["web-1"].hash != c["web-1"].hash
+    assert a["data-1"].hash == c["data-1"].hash  # the database's image does not follow the app version
+
+
+def test_render_cli_prints_per_host(tmp_path, run_cli):
+    setup(tmp_path)
+    code, out, err = run_cli(["render", "-e", "staging", "--host", "data-1", "--version", "v1"], cwd=tmp_path / "multi")
+    assert code == 0, err
+    assert out.startswith("# host data-1  sha256 ") and "postgres:15" in out and "web-1" not in out
