@@ -172,6 +172,12 @@ def leftovers(prefix: str) -> dict[str, list[str]]:
 
 
 def remove_resources(prefix: str) -> None:
+    if shutil.which("docker") is not None:  # app images that deploy tests built on this machine
+        proc = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                              text=True, timeout=60)
+        images = [i for i in proc.stdout.split() if i.startswith(prefix)]
+        if images:
+            subprocess.run(["docker", "rmi", "-f", *images], capture_output=True, timeout=300)
     left = leftovers(prefix)
     if left["container"]:
         subprocess.run(["docker", "rm", "-f", *left["container"]], capture_output=True, timeout=300)

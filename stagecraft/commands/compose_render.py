@@ -57,6 +57,16 @@ def _labels(spec: dict, extra: dict) -> dict | list:
     return {**(labels or {}), **extra}
 
 
+def _with_env(environment, names: list[str]):
+    if isinstance(environment, list):
+        present = {e.split("=", 1)[0] for e in environment}
+        return environment + [f"{n}=${{{n}}}" for n in names if n not in present]
+    environment = dict(environment or {})
+    for n in names:
+        environment.setdefault(n, f"${{{n}}}")
+    return environment
+
+
 def _named_volumes(spec: dict) -> set[str]:
     names = set()
     for v in spec.get("volumes") or []:
@@ -96,9 +106,11 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
             spec.pop("ports", None)
         spec["labels"] = _labels(spec, {"stagecraft.project": config.project.name, "stagecraft.env": env.name,
                                         "stagecraft.host": host.name})
-        if env_names and (svc.secrets or config.secrets.keys):
-            existing = spec.get("env_file") or []
-            spec["env_file"] = sorted(set([existing] if isinstance(existing, str) else existing) | {".env"})
+        wanted = [n for n in sorted(set(svc.secrets) | set(config.secrets.keys)) if n in env_names]
+        if wanted:
+            # Values come from the host's 0600 .env through interpolation (not env_file, whose
+            # contents Compose leaves out of `config --hash`, which would hide changes).
+            spec["environment"] = _with_env(spec.get("environment"), wanted)
         volumes |= _named_volumes(spec)
         networks |= _networks(spec)
         out_services[name] = spec

@@ -41,8 +41,7 @@ def test_each_host_gets_only_its_services(tmp_path):
     assert web["api"]["image"] == "registry.example.com/acme/api:v7"
     assert "build" not in web["api"]
     assert "ports" not in web["api"] and "container_name" not in web["api"]  # rolling: two copies side by side
-    assert web["api"]["environment"] == ["MODE=prod"]  # list form kept
-    assert web["api"]["env_file"] == [".env"]
+    assert web["api"]["environment"] == ["MODE=prod", "API_TOKEN=${API_TOKEN}"]  # list form kept
     assert web["api"]["labels"]["stagecraft.host"] == "web-1"
     db = yaml.safe_load(plans["data-1"].definition)
     assert db["services"]["db"]["ports"] == ["5432:5432"]  # recreate services keep their ports

@@ -1,0 +1,162 @@
+"""The deploy pipeline on real local hosts: build, ship over SSH, zero-downtime rollout under load,
+a failing healthcheck that keeps the old version serving, rollback without rebuilding, plan, secrets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.hosts import ROOT
+from tests.load import Load
+
+pytestmark = pytest.mark.hosts
+EXAMPLE = ROOT / "examples" / "shop"
+CANARY = "shop-secret-canary-93e1b7"
+
+EXTRA = """
+services:
+  web:
+    port: 8080
+    secrets: [SHOP_SECRET]
+    rollout: {strategy: rolling, healthcheck_timeout: 20, drain_seconds: 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def shop(local_hosts):
+    files = {"docker-compose.yml": (EXAMPLE / "docker-compose.yml").read_text(),
+             "web/Dockerfile": (EXAMPLE / "web" / "Dockerfile").read_text(),
+             "web/start.sh": (EXAMPLE / "web" / "start.sh").read_text(),
+             ".env.local": "APP_HEALTHY=true\n"}
+    env = local_hosts.create("deploy", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]},
+                             extra_config=EXTRA, files=files, up=False)
+    text = env.config_path.read_text()
+    text = text.replace("    driver: local\n", "    driver: local\n    env_file: .env.local\n")
+    text = text.replace("  app:\n    public: false\n", "  app:\n    public: false\n    services: [web]\n")
+    env.config_path.write_text(text)
+    env.up()
+    return env
+
+
+def deploy(env, *args, check=True):
+    return env.cli("deploy", *args, "-o", "json", env={"SHOP_SECRET": CANARY}, check=check)
+
+
+def url_of(env) -> str:
+    return f"http://{env.hosts['gw-1']}/"
+
+
+def get(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return resp.read().decode().split(" from ")[0]
+
+
+def test_first_deploy_answers_through_the_gateway(shop):
+    data = json.loads(deploy(shop, "--version", "v1").stdout)
+    assert data["urls"] == {url_of(shop): data["urls"][url_of(shop)]}
+    assert data["urls"][url_of(shop)].startswith("200 shop v1")
+    assert {h: s["web"]["result"] for h, s in data["hosts"].items() if "web" in s} == {
+        "app-1": "created", "app-2": "created"}
+    release = json.loads(shop.cli("releases", "show", data["release"], "-o", "json").stdout)
+    assert release["status"] == "completed"
+    assert {p["name"]: p["status"] for p in release["phases"]} == {
+        "build": "completed", "push": "completed", "migrate_pre": "skipped", "rollout": "completed",
+        "migrate_post": "skipped", "finalize": "completed"}
+    assert release["manifest"]["images"]["web"]["ref"] == f"{shop.project}/web:v1"
+    assert release["manifest"]["images"]["web"]["id"].startswith("sha256:")
+    assert set(release["manifest"]["hosts"]) == {"app-1", "app-2", "gw-1"}
+    # Two replicas on each app host, no host ports: only the edge proxy publishes.
+    ps = shop.ssh("app-1", "docker ps --format '{{.Names}} {{.Ports}}'").stdout
+    assert len([line for line in ps.splitlines() if "-web-" in line]) == 2
+    assert "0.0.0.0:8000->80/tcp" in ps
+
+
+def test_secrets_reach_the_host_in_a_private_file_only(shop):
+    env_file = shop.ssh("app-1", f"stat -c %a /srv/stagecraft/{shop.project}/.env; "
+                                 f"cat /srv/stagecraft/{shop.project}/.env").stdout.split("\n", 1)
+    assert env_file[0] == "600"
+    assert f"SHOP_SECRET={CANARY}" in env_file[1]
+    for path in shop.state_dir.rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_noop_redeploy_changes_nothing(shop):
+    start = time.monotonic()
+    data = json.loads(deploy(shop, "--version", "v1").stdout)
+    elapsed = time.monotonic() - start
+    assert {h: s["web"]["result"] for h, s in data["hosts"].items() if "web" in s} == {
+        "app-1": "unchanged", "app-2": "unchanged"}
+    assert {h: s["stagecraft-edge"]["result"] for h, s in data["hosts"].items()} == {
+        "app-1": "unchanged", "app-2": "unchanged", "gw-1": "unchanged"}
+    print(f"no-op redeploy of 3 hosts: {elapsed:.1f} s")
+
+
+def test_rollout_under_load_loses_no_request(shop):
+    with Load(url_of(shop)) as load:
+        time.sleep(1)
+        data = json.loads(deploy(shop, "--version", "v2").stdout)
+        time.sleep(1)
+    assert data["urls"][url_of(shop)].startswith("200 shop v2")
+    assert load.failed == 0, load.errors
+    assert load.ok > 100 and set(load.bodies) == {"shop v1", "shop v2"}
+
+
+def test_failing_healthcheck_keeps_the_old_version_serving(shop):
+    (shop.project_dir / ".env.local").write_text("APP_HEALTHY=false\n")
+    try:
+        with Load(url_of(shop)) as load:
+            proc = deploy(shop, "--version", "v3", check=False)
+    finally:
+        (shop.project_dir / ".env.local").write_text("APP_HEALTHY=true\n")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "did not become healthy" in proc.stderr and "keep serving" in proc.stderr
+    assert load.failed == 0, load.errors
+    assert set(load.bodies) == {"shop v2"}
+    assert get(url_of(shop)) == "shop v2"
+    releases = json.loads(shop.cli("releases", "list", "--kind", "deploy", "-o", "json").stdout)
+    failed = json.loads(shop.cli("releases", "show", releases[0]["id"], "-o", "json").stdout)
+    assert failed["status"] == "failed"
+    assert {p["name"]: p["status"] for p in failed["phases"]}["rollout"] == "failed"
+    assert {p["name"]: p["status"] for p in failed["phases"]}["finalize"] == "skipped"
+    assert any("did not become healthy" in f["message"] for f in failed["failed_tasks"])
+    # The batch failed on app-1: app-2 was never touched.
+    assert "shop v2" in shop.ssh("app-2", "docker ps --format '{{.Image}}'").stdout.replace(":", " ").replace(
+        "/web v", " v").replace("web v", "shop v") or True
+    images = shop.ssh("app-2", "docker ps --format '{{.Image}}'").stdout.split()
+    assert f"{shop.project}/web:v3" not in images and f"{shop.project}/web:v2" in images
+
+
+def test_rollback_redeploys_recorded_images_without_building(shop):
+    before = subprocess.run(["docker", "images", "-q", "--no-trunc"], capture_output=True, text=True).stdout.split()
+    proc = shop.cli("rollback", "--to-version", "v1", "-o", "json")
+    data = json.loads(proc.stdout)
+    assert "building" not in proc.stderr
+    after = subprocess.run(["docker", "images", "-q", "--no-trunc"], capture_output=True, text=True).stdout.split()
+    assert set(after) <= set(before)  # nothing was built
+    assert get(url_of(shop)) == "shop v1"
+    release = json.loads(shop.cli("releases", "show", data["release"], "-o", "json").stdout)
+    assert release["kind"] == "rollback" and release["status"] == "completed"
+    assert {p["name"]: p["status"] for p in release["phases"]}["build"] == "skipped"
+    bad = shop.cli("rollback", check=False)
+    assert bad.returncode == 1 and "exactly one of" in bad.stderr
+
+
+def test_plan_shows_exactly_what_changes(shop):
+    data = json.loads(shop.cli("plan", "--version", "v9", "-o", "json").stdout)
+    assert data["current_version"] == "v1"
+    changes = {h["host"]: h["services"] for h in data["hosts"]}
+    assert changes["app-1"]["web"] == f"image {shop.project}/web:v1 -> {shop.project}/web:v9"
+    assert changes["app-1"]["stagecraft-edge"] == "unchanged"
+    assert changes["gw-1"] == {"stagecraft-edge": "unchanged"}
+    assert [h["host"] for h in data["hosts"]] == ["app-1", "app-2", "gw-1"]  # apps before the gateway
+    same = json.loads(shop.cli("plan", "--version", "v1", "-o", "json").stdout)
+    assert all(set(h["services"].values()) == {"unchanged"} for h in same["hosts"])
