@@ -24,16 +24,23 @@ def _version(ctx, explicit: str | None) -> tuple[str, str]:
     return (explicit or version), commit
 
 
-def _env_names(ctx) -> tuple[list[str], dict]:
-    """Variables written to the hosts' .env (env_file values + secrets), and their values (never on disk here)."""
-    from ..config.resolve import load_variables, secret_names
+def _env_names(ctx, *, require_values: bool = False) -> tuple[list[str], dict]:
+    """Variables written to the hosts' .env (env_file entries + secrets) and the values available here.
+    Values travel to Ansible in its environment only, never through a file on this machine."""
+    from ..config.resolve import load_variables
+    from ..errors import UserError
 
     env = ctx.environment
-    names = set(secret_names(ctx.resolved.data))
+    declared = set(ctx.config.secrets.keys) | {n for s in ctx.config.services.values() for n in s.secrets}
+    names = set(declared)
     if env.env_file:
         names |= set(load_variables(Path(ctx.config.base_dir) / env.env_file, environ={}))
     values = {n: ctx.resolved.variables[n] for n in sorted(names) if ctx.resolved.variables.get(n) is not None}
-    return sorted(values), values
+    missing = sorted(declared - set(values))
+    if require_values and missing:
+        raise UserError(f"secrets not set: {', '.join(missing)} (set them in the environment or the env_file of "
+                        f"'{env.name}'; they are listed in secrets.keys / services.<name>.secrets)")
+    return sorted(names), values
 
 
 def _run_hook(ctx, name: str, extra: dict) -> None:
@@ -200,7 +207,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, lock_w
     compose, compose_dir = pipeline.compose_of(ctx.config)
     wanted = [x.strip() for x in services.split(",")] if services else None
     _check_services(compose, wanted)
-    names, values = _env_names(ctx)
+    names, values = _env_names(ctx, require_values=not settings().dry_run)
     names = sorted(set(names) | {"IMAGE_TAG"})
     envvars = {**values, "IMAGE_TAG": version}
     if s.dry_run:
@@ -309,7 +316,7 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
 
         plan.images.update({n: sv.get("image", "") for n, sv in
                             (yaml.safe_load(plan.definition).get("services") or {}).items()})
-    names, values = _env_names(ctx)
+    names, values = _env_names(ctx, require_values=True)
     envvars = {**values, "IMAGE_TAG": target.version}
     if s.dry_run:
         output.data({"target": target.id, "version": target.version, "rolled_back": False},
