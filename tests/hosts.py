@@ -91,8 +91,10 @@ class LocalEnv:
         self.inventory_path.write_text(self.cli("inventory", "-e", self.env).stdout)
         return self.inventory_path
 
-    def up(self) -> dict:
-        result = json.loads(self.cli("infra", "up", "-e", self.env, "-o", "json").stdout)
+    def up(self, roles: bool = True) -> dict:
+        """`infra up`: hosts plus the host roles (bootstrap, firewall, ...), or bare hosts with roles=False."""
+        args = ["infra", "up", "-e", self.env, "-o", "json"] + ([] if roles else ["--no-roles"])
+        result = json.loads(self.cli(*args).stdout)
         self.last_up = result
         self.hosts = {h["name"]: h["address"] for h in result["hosts"]}
         self.write_inventory()
@@ -122,8 +124,9 @@ class HostFactory:
         return f"t{self.tag}"
 
     def create(self, name: str, hosts: dict[str, list[str]], *, extra_config: str = "",
-               files: dict[str, str] | None = None, up: bool = True) -> LocalEnv:
-        """A project with these hosts (name -> roles); `infra up` is run unless up=False."""
+               files: dict[str, str] | None = None, up: bool = True, roles: bool = True) -> LocalEnv:
+        """A project with these hosts (name -> roles); `infra up` is run unless up=False, with the host
+        roles unless roles=False (bare hosts)."""
         if name in self.envs:
             return self.envs[name]
         project = f"{self.prefix}{name}"
@@ -136,7 +139,7 @@ class HostFactory:
         env = LocalEnv(name=name, project=project, project_dir=project_dir, roles=hosts)
         self.envs[name] = env
         if up:
-            env.up()
+            env.up(roles=roles)
         return env
 
     def destroy(self, name: str) -> None:

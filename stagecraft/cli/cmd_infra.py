@@ -56,10 +56,11 @@ Examples:
 """)
 @click.option("--limit", metavar="HOST[,HOST]", help="Run the roles on these hosts only.")
 @click.option("--skip-bootstrap", is_flag=True, help="Skip the bootstrap role (Docker is already installed).")
+@click.option("--no-roles", is_flag=True, help="Only create/start the hosts; do not run the host roles.")
 @click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
               help="Wait up to SECONDS for another run on this environment to finish.")
 @global_options
-def up(limit: str | None, skip_bootstrap: bool, lock_wait: float):
+def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float):
     from ..commands.infra_vars import playbook_envvars, validate_limit
     from ..runner.recorder import recorded_release
 
@@ -70,7 +71,7 @@ def up(limit: str | None, skip_bootstrap: bool, lock_wait: float):
     if s.dry_run:
         result = driver.provision(ctx.driver_context(), output.info, dry_run=True)
         configure = None
-        if all(h.action == "unchanged" for h in result.hosts):
+        if all(h.action == "unchanged" for h in result.hosts) and not no_roles:
             configure = _configure(ctx, s, hosts, skip_bootstrap, release=None, check=True)
         output.data(_up_data(ctx, s, result, configure), _describe_up)
         return
@@ -78,10 +79,14 @@ def up(limit: str | None, skip_bootstrap: bool, lock_wait: float):
                           version=ctx.environment.name) as rel:
         with rel.phase("provision"):
             result = driver.provision(ctx.driver_context(), output.info)
-        with rel.phase("configure"):
-            configure = _configure(ctx, s, hosts, skip_bootstrap, release=rel, check=False)
-            data = {**_up_data(ctx, s, result, configure), "release": rel.id}
-            _raise_for_host_failures(configure, len(hosts or ctx.environment.hosts))
+        if no_roles:
+            rel.skip("configure", "--no-roles")
+            data = {**_up_data(ctx, s, result, None), "release": rel.id}
+        else:
+            with rel.phase("configure"):
+                configure = _configure(ctx, s, hosts, skip_bootstrap, release=rel, check=False)
+                data = {**_up_data(ctx, s, result, configure), "release": rel.id}
+                _raise_for_host_failures(configure, len(hosts or ctx.environment.hosts))
     output.data(data, _describe_up)
 
 

@@ -21,7 +21,7 @@ ANSIBLE = str(Path(sys.executable).parent / "ansible")
 
 
 def test_up_ssh_ping_idempotent_down(local_hosts):
-    env = local_hosts.create("drv", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]})
+    env = local_hosts.create("drv", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]}, roles=False)
     assert sorted(env.hosts) == ["app-1", "app-2", "gw-1"]
     assert stat.S_IMODE(env.key_file.stat().st_mode) == 0o600
 
@@ -40,17 +40,17 @@ def test_up_ssh_ping_idempotent_down(local_hosts):
     assert ping.stdout.count("SUCCESS") == 3
 
     # Second up: nothing changes, and it says so.
-    again = env.cli("infra", "up", "-o", "json")
+    again = env.cli("infra", "up", "--no-roles", "-o", "json")
     data = json.loads(again.stdout)
     assert data["changed"] is False and {h["action"] for h in data["hosts"]} == {"unchanged"}
-    assert "no changes" in env.cli("infra", "up").stdout
+    assert "no changes" in env.cli("infra", "up", "--no-roles").stdout
 
     status = json.loads(env.cli("infra", "status", "-o", "json").stdout)["hosts"]
     assert {r["host"]: (r["state"], r["address"]) for r in status} == {h: ("running", a) for h, a in env.hosts.items()}
 
     # A stopped host is started again by up.
     subprocess.run(["docker", "stop", f"{env.project}-local-app-2"], check=True, capture_output=True, timeout=120)
-    data = json.loads(env.cli("infra", "up", "-o", "json").stdout)
+    data = json.loads(env.cli("infra", "up", "--no-roles", "-o", "json").stdout)
     assert {h["name"]: h["action"] for h in data["hosts"]}["app-2"] == "started"
 
     # down asks for confirmation; without a TTY and without --yes it refuses and removes nothing.
@@ -65,12 +65,12 @@ def test_up_ssh_ping_idempotent_down(local_hosts):
 
 
 def test_down_keep_volumes_keeps_data(local_hosts):
-    env = local_hosts.create("keep", {"db-1": ["db"]})
+    env = local_hosts.create("keep", {"db-1": ["db"]}, roles=False)
     env.ssh("db-1", "echo precious > /srv/data.txt")
     env.cli("infra", "down", "--yes", "--keep-volumes")
     assert leftovers(env.project)["container"] == []
     assert len(leftovers(env.project)["volume"]) == 2
-    env.up()
+    env.up(roles=False)
     assert env.ssh("db-1", "cat /srv/data.txt").stdout.strip() == "precious"
 
 
@@ -94,7 +94,7 @@ import time, pytest
 
 @pytest.mark.hosts
 def test_child(local_hosts):
-    local_hosts.create("child", {"h-1": ["app"]})
+    local_hosts.create("child", {"h-1": ["app"]}, roles=False)
     print("HOSTS-UP", flush=True)
     time.sleep(float(__import__("os").environ.get("CHILD_SLEEP", "0")))
 """

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.hosts
 
 
 def test_concurrent_run_meets_the_lock_and_interrupt_is_recorded(local_hosts):
-    env = local_hosts.create("runs", {"h-1": ["app"]})
+    env = local_hosts.create("runs", {"h-1": ["app"]}, roles=False)
     lock = env.state_dir / "locks" / "local.lock"
     first = subprocess.Popen([STAGECRAFT, "infra", "up", "-e", "local"], cwd=env.project_dir, env=env.environ(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
