@@ -59,8 +59,11 @@ Examples:
 @click.option("--no-roles", is_flag=True, help="Only create/start the hosts; do not run the host roles.")
 @click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
               help="Wait up to SECONDS for another run on this environment to finish.")
+@click.option("--prune", is_flag=True, help="Also delete orphans: hosts tagged for this environment but no "
+              "longer declared (asks first unless --yes; digitalocean).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --prune deletes anything.")
 @global_options
-def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float):
+def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float, prune: bool, yes: bool):
     from ..commands.infra_vars import playbook_envvars, validate_limit
     from ..runner.recorder import recorded_release
 
@@ -68,6 +71,9 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
     s = settings()
     driver = _driver_or_fail(ctx, "provision")
     hosts = validate_limit(ctx.environment, limit)
+    extra = {}
+    if prune:
+        extra["prune"] = _confirm_prune(ctx, driver, yes) and not s.dry_run
     if s.dry_run:
         result = driver.provision(ctx.driver_context(), output.info, dry_run=True)
         configure = None
@@ -78,7 +84,14 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
     with recorded_release(ctx, kind="infra", phases=("provision", "configure"), lock_wait=lock_wait,
                           version=ctx.environment.name) as rel:
         with rel.phase("provision"):
-            result = driver.provision(ctx.driver_context(), output.info)
+            result = driver.provision(ctx.driver_context(), output.info, **extra)
+        failed = [h.name for h in getattr(result, "failed", [])]
+        if failed:
+            # Hosts that could not be created or reached are named; the others still get their roles.
+            ready = [h.name for h in result.hosts if h.name not in failed and (not hosts or h.name in hosts)]
+            if not ready:
+                _raise_provision_failures(result, total=len(result.hosts))
+            hosts = ready
         if no_roles:
             rel.skip("configure", "--no-roles")
             data = {**_up_data(ctx, s, result, None), "release": rel.id}
@@ -87,7 +100,36 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
                 configure = _configure(ctx, s, hosts, skip_bootstrap, release=rel, check=False)
                 data = {**_up_data(ctx, s, result, configure), "release": rel.id}
                 _raise_for_host_failures(configure, len(hosts or ctx.environment.hosts))
+    if failed:
+        output.data(data, _describe_up)
+        _raise_provision_failures(result, total=len(result.hosts))
     output.data(data, _describe_up)
+
+
+def _confirm_prune(ctx, driver, yes: bool) -> bool:
+    """Ask before deleting orphans; without a TTY --yes is required."""
+    from ..errors import UserError
+
+    if not hasattr(driver, "plan"):
+        raise UserError(f"--prune: driver '{ctx.environment.driver}' has no orphans to prune")
+    orphans = [h["name"] for h in driver.plan(ctx.driver_context())["hosts"] if h["action"] == "orphan"]
+    if not orphans or yes or settings().dry_run:
+        return True
+    if not click.get_text_stream("stdin").isatty():
+        raise UserError("--prune needs confirmation: pass --yes to delete orphans non-interactively")
+    click.confirm(f"Delete {len(orphans)} orphan host(s) of '{ctx.environment.name}' ({', '.join(orphans)})?",
+                  abort=True)
+    return True
+
+
+def _raise_provision_failures(result, total: int) -> None:
+    from ..errors import ExternalError, PartialFailure
+
+    failed = result.failed
+    detail = "\n".join(f"  {h.name}: {h.error}" for h in failed)
+    if len(failed) == total:
+        raise ExternalError(f"no host could be provisioned:\n{detail}")
+    raise PartialFailure(f"{len(failed)} of {total} hosts failed; re-run 'infra up' to retry.\n{detail}")
 
 
 def _configure(ctx, s, hosts, skip_bootstrap, *, release, check):
@@ -125,6 +167,8 @@ def _up_data(ctx, s, result, configure) -> dict:
         "hosts": [{**h.__dict__, "configure": (configure.hosts.get(h.name) if configure else None)}
                   for h in result.hosts],
         "orphans": result.orphans,
+        "pruned": getattr(result, "pruned", []),
+        "firewalls": getattr(result, "firewalls", []),
         "release": None,
     }
 
@@ -140,8 +184,14 @@ def _describe_up(d: dict) -> str:
         lines.append(f"  {h['name']:<14} {h['action']:<12} {h['address'] or '-':<16} {recap}")
         if h.get("ssh"):
             lines.append(f"  {'':<14} {h['ssh']}")
+        for key, diff in sorted((h.get("drift") or {}).items()):
+            lines.append(f"  {'':<14} {key}: declared {diff['declared']}, actual {diff['actual']} (not changed)")
+        if h.get("error"):
+            lines.append(f"  {'':<14} failed: {h['error']}")
     for name in d["orphans"]:
         lines.append(f"  {name:<14} not in stagecraft.yml (left alone; 'infra down' removes every host)")
+    for name in d.get("pruned") or ():
+        lines.append(f"  {name:<14} pruned (was not in stagecraft.yml)")
     return "\n".join(lines)
 
 
@@ -209,3 +259,55 @@ def status():
         return "\n".join(lines)
 
     output.data({"environment": ctx.environment.name, "hosts": rows}, lambda d: describe(d["hosts"]))
+
+
+@infra.command("plan", help="""Show what 'infra up' would do, without changing anything.
+
+Per host: create (declared, missing), keep (exists as declared), drift (exists
+with a different size or region: reported, never changed by 'infra up'), orphan
+(tagged for this environment but no longer declared: 'infra up --prune'
+deletes it). For digitalocean also the cloud firewalls and missing volumes.
+
+\b
+Examples:
+  stagecraft infra plan -e prod
+  stagecraft infra plan -e prod -o json
+""")
+@global_options
+def plan_cmd():
+    ctx = env_context()
+    driver = ctx.driver()
+    if hasattr(driver, "plan"):
+        data = driver.plan(ctx.driver_context())
+    else:
+        data = _plan_from_dry_run(_driver_or_fail(ctx, "provision").provision(ctx.driver_context(), output.info,
+                                                                             dry_run=True))
+    data = {"environment": ctx.environment.name, "driver": ctx.environment.driver, **data}
+    output.data(data, _describe_plan)
+
+
+def _plan_from_dry_run(result) -> dict:
+    actions = {"would-create": "create", "unchanged": "keep", "would-start": "start"}
+    hosts = [{"host": h.name, "name": h.name, "action": actions.get(h.action, h.action), "roles": h.roles,
+              "address": h.address, "drift": {}, "volumes": []} for h in result.hosts]
+    hosts += [{"host": n, "name": n, "action": "orphan", "roles": [], "address": None, "drift": {}, "volumes": []}
+              for n in result.orphans]
+    summary = {a: sum(1 for h in hosts if h["action"] == a) for a in ("create", "keep", "drift", "orphan")}
+    return {"hosts": hosts, "firewalls": [], "summary": summary}
+
+
+def _describe_plan(d: dict) -> str:
+    s = d["summary"]
+    lines = [f"Environment {d['environment']} ({d['driver']}): {s['create']} to create, {s['keep']} to keep, "
+             f"{s['drift']} drifted, {s['orphan']} orphaned"]
+    for h in d["hosts"]:
+        lines.append(f"  {h['action']:<7} {h['host']:<14} {h.get('address') or '-':<16} {', '.join(h['roles'])}")
+        for key, diff in sorted(h["drift"].items()):
+            lines.append(f"          {key}: declared {diff['declared']}, actual {diff['actual']} (not changed)")
+        for vol in h.get("volumes") or ():
+            lines.append(f"          volume {vol}: to create")
+        if h["action"] == "orphan":
+            lines.append("          not in stagecraft.yml ('infra up --prune' deletes it)")
+    for fw in d["firewalls"]:
+        lines.append(f"  firewall {fw['name']}: {fw['action']}")
+    return "\n".join(lines)

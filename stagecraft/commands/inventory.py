@@ -92,6 +92,11 @@ def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_
     vols = config.volumes.for_host(host.roles)
     out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
                 "volumes_block": vols["block"]})
+    if env.driver == "digitalocean":
+        from ..providers.digitalocean.plan import block_volumes
+
+        # Attached DigitalOcean volumes: the volumes role formats (if empty) and mounts them.
+        out["volumes_block"] = vols["block"] + block_volumes(config, env, host)
     out.update(_tailscale_vars(config, env, host))
     if env.driver == "local":
         # Local hosts are Debian 13 containers: its own docker.io + docker-compose give Compose v2.

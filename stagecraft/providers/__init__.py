@@ -1,0 +1,1 @@
+"""Cloud providers: pure planners plus API executors (imported lazily by their drivers)."""

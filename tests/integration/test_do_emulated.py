@@ -1,0 +1,159 @@
+"""DigitalOcean driver against the stateful emulator: provision, idempotence, drift, faults, prune, down.
+
+Every request body Stagecraft sends and every emulator response is validated against the official
+OpenAPI spec when ../shared/digitalocean-openapi is present (emulator.violations must stay empty).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from stagecraft.testing.do_emulator import Emulator
+
+TOKEN = "dop_v1_canary-8f3a9c1e5b7d"
+
+
+def _config(hosts: dict, **do) -> str:
+    return yaml.safe_dump({
+        "version": 1,
+        "project": {"name": "shop"},
+        "environments": {"prod": {"driver": "digitalocean", "ssh": {"port": do.pop("ssh_port")},
+                                  "hosts": {h: {"roles": r, **extra} for h, (r, extra) in hosts.items()}}},
+        "roles": {"app": {}, "gateway": {"public": True}},
+        "cloud": {"digitalocean": {"ssh_keys": ["deploy"], "token_env": "SC_TEST_DO_TOKEN", "region": "fra1",
+                                   "size": "s-1vcpu-1gb", **do}},
+    }, sort_keys=False)
+
+
+@pytest.fixture
+def do(tmp_path, monkeypatch, run_cli):
+    emu = Emulator(token=TOKEN, active_after=0.2)
+    monkeypatch.setenv("SC_TEST_DO_TOKEN", TOKEN)
+    monkeypatch.setenv("STAGECRAFT_DO_API_URL", emu.url)
+    monkeypatch.setattr("stagecraft.providers.digitalocean.executor.POLL_SECONDS", 0.1)
+    monkeypatch.setattr("stagecraft.providers.digitalocean.executor.ACTIVE_TIMEOUT", 20)
+    monkeypatch.setattr("stagecraft.providers.digitalocean.executor.SSH_TIMEOUT", 10)
+    monkeypatch.setattr("stagecraft.providers.digitalocean.api.MAX_WAIT_SECONDS", 2)
+
+    class Ctx:
+        emulator = emu
+
+        def write(self, hosts, **extra):
+            (tmp_path / "stagecraft.yml").write_text(_config(hosts, ssh_port=emu.ssh_port, **extra))
+
+        def cli(self, *args, expect=0):
+            code, out, err = run_cli(["-c", str(tmp_path / "stagecraft.yml"), "-e", "prod", *args])
+            assert TOKEN not in out + err
+            assert code == expect, f"exit {code}\n{out}\n{err}"
+            return out, err
+
+        def json(self, *args, expect=0):
+            return json.loads(self.cli(*args, "-o", "json", expect=expect)[0])
+
+    yield Ctx()
+    emu.close()
+    for f in (tmp_path / "state").rglob("*"):  # the token never reaches state, logs or runner artifacts
+        if f.is_file():
+            assert TOKEN.encode() not in f.read_bytes(), f
+    assert not emu.violations, "\n".join(emu.violations)
+
+
+THREE = {"app-1": (["app"], {}), "app-2": (["app"], {}), "gw-1": (["gateway"], {})}
+
+
+def test_provision_idempotent_drift_down(do):
+    do.write(THREE, volumes=[{"name": "data", "size_gb": 10, "mount": "/srv/data", "roles": ["app"]}])
+    plan = do.json("infra", "plan")
+    assert plan["summary"] == {"create": 3, "keep": 0, "drift": 0, "orphan": 0}
+    assert do.emulator.droplets == {}  # plan is read-only
+
+    up = do.json("infra", "up", "--no-roles")
+    assert {h["name"]: h["action"] for h in up["hosts"]} == {"app-1": "created", "app-2": "created", "gw-1": "created"}
+    assert all(h["address"].startswith("127.0.0.") for h in up["hosts"])
+    creates = [r for r in do.emulator.requests if r["method"] == "POST" and r["path"] == "/v2/droplets"]
+    # app-1 and app-2 share size/region/tags: one multi-create; gw-1 has the public tag: its own request.
+    assert sorted(len(r["body"].get("names") or [r["body"]["name"]]) for r in creates) == [1, 2]
+    tags = {d["name"]: set(d["tags"]) for d in do.emulator.droplets.values()}
+    assert {"stagecraft", "stagecraft-env-prod", "stagecraft-role-gateway"} <= tags["shop-prod-gw-1"]
+    assert {"stagecraft-role-app"} <= tags["shop-prod-app-1"]
+    vols = {v["name"]: v for v in do.emulator.volumes.values()}
+    assert sorted(vols) == ["shop-prod-app-1-data", "shop-prod-app-2-data"]
+    assert all(len(v["droplet_ids"]) == 1 for v in vols.values())
+    fws = {f["name"]: f for f in do.emulator.firewalls.values()}
+    assert sorted(fws) == ["stagecraft-shop-prod", "stagecraft-shop-prod-public"]
+    assert {r["ports"] for r in fws["stagecraft-shop-prod-public"]["inbound_rules"]} == {"80", "443"}
+
+    # The inventory hands the attached volume's device to the volumes role.
+    inv = do.json("inventory")
+    block = inv["_meta"]["hostvars"]["app-1"]["volumes_block"]
+    assert block == [{"device": "/dev/disk/by-id/scsi-0DO_Volume_shop-prod-app-1-data", "mount": "/srv/data",
+                      "filesystem": "ext4"}]
+
+    # Second up creates nothing.
+    before = len(do.emulator.requests)
+    again = do.json("infra", "up", "--no-roles")
+    assert again["changed"] is False and {h["action"] for h in again["hosts"]} == {"unchanged"}
+    assert not [r for r in do.emulator.requests[before:] if r["method"] != "GET"]
+
+    # Drift: a droplet resized outside Stagecraft is reported by plan and left alone by up.
+    do.emulator.resize("shop-prod-app-2", "s-2vcpu-4gb")
+    text, _ = do.cli("infra", "plan")
+    assert "drift" in text and "size: declared s-1vcpu-1gb, actual s-2vcpu-4gb" in text
+    up = do.json("infra", "up", "--no-roles")
+    assert {h["name"]: h["action"] for h in up["hosts"]}["app-2"] == "drift"
+    assert {d["name"]: d["size_slug"] for d in do.emulator.droplets.values()}["shop-prod-app-2"] == "s-2vcpu-4gb"
+
+    # Orphan: undeclared hosts are reported; up leaves them; --prune needs --yes without a TTY.
+    do.write({"app-1": (["app"], {}), "gw-1": (["gateway"], {})},
+             volumes=[{"name": "data", "size_gb": 10, "mount": "/srv/data", "roles": ["app"]}])
+    assert do.json("infra", "plan")["summary"]["orphan"] == 1
+    do.cli("infra", "up", "--no-roles")
+    assert len(do.emulator.droplets) == 3
+    _, err = do.cli("infra", "up", "--no-roles", "--prune", expect=1)
+    assert "--yes" in err
+    pruned = do.json("infra", "up", "--no-roles", "--prune", "--yes")
+    assert pruned["pruned"] == ["shop-prod-app-2"] and len(do.emulator.droplets) == 2
+
+    # down: confirmation needed, then droplets, firewalls and volumes go (or volumes stay with --keep-volumes).
+    _, err = do.cli("infra", "down", expect=1)
+    assert "--yes" in err
+    down = do.json("infra", "down", "--yes", "--keep-volumes")
+    assert down["hosts"] == ["shop-prod-app-1", "shop-prod-gw-1"] and len(down["kept_volumes"]) == 2
+    assert do.emulator.droplets == {} and do.emulator.firewalls == {} and len(do.emulator.volumes) == 2
+    do.cli("infra", "down", "--yes")
+    assert do.emulator.volumes == {}
+
+
+def test_survives_429_and_500(do):
+    do.write({"app-1": (["app"], {})})
+    do.emulator.inject("GET", r"^/v2/droplets$", 429, times=2, reset_in=1)
+    do.emulator.inject("POST", r"^/v2/droplets$", 500, times=1)
+    do.emulator.inject("GET", r"^/v2/account/keys$", 500, times=1)
+    out, _ = do.cli("infra", "up", "--no-roles")
+    assert "rate limit" in out and "500 on create droplets" in out
+    assert [d["name"] for d in do.emulator.droplets.values()] == ["shop-prod-app-1"]
+
+
+def test_partial_failure_exit_10(do):
+    do.write({"app-1": (["app"], {}), "gw-1": (["gateway"], {})})
+    do.emulator.inject("POST", r"^/v2/droplets$", 422, times=1)  # the first create request is rejected
+    out, err = do.cli("infra", "up", "--no-roles", expect=10)
+    assert "1 of 2 hosts failed" in err
+    assert len(do.emulator.droplets) == 1
+    data = do.json("infra", "up", "--no-roles")  # the retry creates the missing one only
+    assert sorted(h["action"] for h in data["hosts"]) == ["created", "unchanged"]
+
+
+def test_missing_ssh_key_and_token_and_url(do, monkeypatch):
+    do.write({"app-1": (["app"], {})}, ssh_keys=["nope"])
+    _, err = do.cli("infra", "up", "--no-roles", expect=1)
+    assert "cloud.digitalocean.ssh_keys" in err and "nope" in err
+    monkeypatch.setenv("STAGECRAFT_DO_API_URL", "http://api.example.com")
+    _, err = do.cli("infra", "plan", expect=1)
+    assert "loopback" in err
+    monkeypatch.delenv("SC_TEST_DO_TOKEN")
+    _, err = do.cli("infra", "plan", expect=1)
+    assert "SC_TEST_DO_TOKEN" in err
