@@ -8,8 +8,9 @@ disk every request body and every response body is validated against it; violati
 
 Droplet addresses: by default each droplet gets its own loopback address (127.0.0.N) where a tiny
 listener answers with an SSH banner once the droplet is active (enough for a TCP/SSH readiness check).
-With `backing=(start, stop)` each droplet is backed by a real host instead: `start(droplet_name)` returns
-its address (e.g. a container from the local driver), `stop(droplet_name)` removes it.
+With `backing=(start, stop)` each droplet is backed by a real host instead: `start(droplet_name,
+public_keys)` returns its address (e.g. a container from the local driver) with the public keys of the
+requested `ssh_keys` authorized, as DigitalOcean would; `stop(droplet_name)` removes it.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class _Banner:
 
 class Emulator:
     def __init__(self, token: str = "test-token", *, active_after: float = 0.3, ssh_port: int | None = None,
-                 backing=None, validate: bool = True, ssh_keys=(("deploy", "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"),)):
+                 backing=None, validate: bool = True,
+                 ssh_keys=(("deploy", "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa", None),)):
         self.token = token
         self.active_after = active_after
         self.backing = backing
@@ -77,8 +79,8 @@ class Emulator:
         self.firewalls: dict[str, dict] = {}
         self.tags: set[str] = set()
         self.ssh_keys = [{"id": 512190 + i, "name": n, "fingerprint": fp,
-                          "public_key": f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{i:040d} {n}"}
-                         for i, (n, fp) in enumerate(ssh_keys)]
+                          "public_key": pub or f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{i:040d} {n}"}
+                         for i, (n, fp, pub) in enumerate(ssh_keys)]
         self._ids = itertools.count(3164444)
         self._ips = itertools.count(2)
         self._faults: list[dict] = []
@@ -154,8 +156,11 @@ class Emulator:
         self.tags.update(droplet["tags"])
         self.droplets[did] = droplet
         if self.backing:
+            wanted = {str(k) for k in body.get("ssh_keys") or ()}
+            keys = [k["public_key"] for k in self.ssh_keys if {str(k["id"]), k["fingerprint"]} & wanted]
+
             def back():
-                address = self.backing[0](name)
+                address = self.backing[0](name, keys)
                 with self._lock:
                     droplet["_meta"]["address"] = address
             threading.Thread(target=back, daemon=True).start()
