@@ -37,6 +37,8 @@ def do(tmp_path, monkeypatch, run_cli):
     monkeypatch.setattr("stagecraft.providers.digitalocean.executor.ACTIVE_TIMEOUT", 20)
     monkeypatch.setattr("stagecraft.providers.digitalocean.executor.SSH_TIMEOUT", 10)
     monkeypatch.setattr("stagecraft.providers.digitalocean.api.MAX_WAIT_SECONDS", 2)
+    # Two per page: every list Stagecraft makes (droplets, volumes, firewalls, keys) must follow the pages.
+    monkeypatch.setattr("stagecraft.providers.digitalocean.api.PER_PAGE", 2)
 
     class Ctx:
         emulator = emu
@@ -91,6 +93,11 @@ def test_provision_idempotent_drift_down(do):
     block = inv["_meta"]["hostvars"]["app-1"]["volumes_block"]
     assert block == [{"device": "/dev/disk/by-id/scsi-0DO_Volume_shop-prod-app-1-data", "mount": "/srv/data",
                       "filesystem": "ext4"}]
+
+    status = do.json("infra", "status")["hosts"]
+    assert {r["host"]: r["state"] for r in status} == {"app-1": "active", "app-2": "active", "gw-1": "active"}
+    pages = [r for r in do.emulator.requests if r["path"] == "/v2/droplets" and r["query"].get("page") == "2"]
+    assert pages, "the droplet list was not paginated"
 
     # Second up creates nothing.
     before = len(do.emulator.requests)
@@ -157,3 +164,24 @@ def test_missing_ssh_key_and_token_and_url(do, monkeypatch):
     monkeypatch.delenv("SC_TEST_DO_TOKEN")
     _, err = do.cli("infra", "plan", expect=1)
     assert "SC_TEST_DO_TOKEN" in err
+
+
+def test_emulator_rejects_bodies_the_spec_rejects():
+    import urllib.error
+    import urllib.request
+
+    from stagecraft.testing import do_spec
+
+    if do_spec.load() is None:
+        pytest.skip("../shared/digitalocean-openapi is not present")
+    emu = Emulator(token=TOKEN)
+    try:
+        req = urllib.request.Request(f"{emu.url}/v2/droplets", data=json.dumps({"name": "bad name!"}).encode(),
+                                     method="POST", headers={"Authorization": f"Bearer {TOKEN}",
+                                                             "Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)
+        assert err.value.code == 422
+        assert emu.violations and emu.droplets == {}
+    finally:
+        emu.close()
