@@ -211,9 +211,12 @@ def test_collection_tarball_works_without_the_cli(ready, tmp_path):
                             "--output-path", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
     (tarball,) = tmp_path.glob("stagecraft-infra-*.tar.gz")
-    install = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball), "-p",
-                              str(tmp_path / "installed")], capture_output=True, text=True, timeout=300)
+    # cwd outside the checkout: the repo's ansible.cfg (collections_path=./collections) must not make
+    # ansible-galaxy think the collection is installed already.
+    install = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--force", str(tarball), "-p",
+                              str(tmp_path / "installed")], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert install.returncode == 0, install.stderr
+    assert (tmp_path / "installed" / "ansible_collections" / "stagecraft" / "infra" / "roles" / "bootstrap").is_dir()
     # A hand-written inventory and playbook: nothing from Stagecraft but the installed collection.
     inventory = tmp_path / "hosts.ini"
     kh = env.state_dir / "known_hosts" / "local"
