@@ -43,6 +43,13 @@ def _env_names(ctx, *, require_values: bool = False) -> tuple[list[str], dict]:
     return sorted(names), values
 
 
+def _config_digest(ctx) -> str:
+    """sha256 of stagecraft.yml as written (before interpolation, so no secret value is hashed in)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(ctx.loaded.doc.data, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _run_hook(ctx, name: str, extra: dict) -> None:
     from ..errors import UserError
 
@@ -218,7 +225,8 @@ def deploy(version_: str | None, services: str | None, limit: str | None, lock_w
             # The edge image first: it also provides the local Debian base that app builds may start FROM.
             edge = pipeline.ensure_edge_image(output.info)
             images = pipeline.build_images(ctx.config, compose, compose_dir, version, wanted, output.info)
-            rel.update_manifest({"version": version, "images": images, "edge_image": edge})
+            rel.update_manifest({"version": version, "images": images, "edge_image": edge,
+                                 "config_digest": _config_digest(ctx)})
         with rel.phase("push"):
             _, hostvars = _inventory_with(ctx, {}, ctx.config.project.name)
             plans = pipeline.render_all(ctx.config, ctx.environment, {"_meta": {"hostvars": hostvars}}, compose,

@@ -73,6 +73,8 @@ def test_first_deploy_answers_through_the_gateway(shop):
     assert release["manifest"]["images"]["web"]["ref"] == f"{shop.project}/web:v1"
     assert release["manifest"]["images"]["web"]["id"].startswith("sha256:")
     assert set(release["manifest"]["hosts"]) == {"app-1", "app-2", "gw-1"}
+    assert len(release["manifest"]["config_digest"]) == 64
+    assert all(len(h["compose_hash"]) == 64 for h in release["manifest"]["hosts"].values())
     # Two replicas on each app host, no host ports: only the edge proxy publishes.
     ps = shop.ssh("app-1", "docker ps --format '{{.Names}} {{.Ports}}'").stdout
     assert len([line for line in ps.splitlines() if "-web-" in line]) == 2
