@@ -15,8 +15,11 @@ ENGINE_HINT = ("install Docker (Debian/Ubuntu: apt-get install docker.io) and st
 def docker(*args: str, input: bytes | str | None = None, check: bool = True, timeout: float = 600):
     if shutil.which("docker") is None:
         raise ExternalError("the docker command is not installed", hint=ENGINE_HINT)
-    proc = subprocess.run(["docker", *args], input=input, capture_output=True, timeout=timeout,
-                          text=not isinstance(input, bytes))
+    try:
+        proc = subprocess.run(["docker", *args], input=input, capture_output=True, timeout=timeout,
+                              text=not isinstance(input, bytes))
+    except subprocess.TimeoutExpired:
+        raise ExternalError(f"docker {args[0]} did not finish within {timeout:g} s", hint=ENGINE_HINT) from None
     if check and proc.returncode != 0:
         err = proc.stderr if isinstance(proc.stderr, str) else proc.stderr.decode(errors="replace")
         raise ExternalError(f"docker {args[0]} failed: {err.strip() or 'exit ' + str(proc.returncode)}")
@@ -41,10 +44,10 @@ def image_exists(tag: str) -> bool:
     return docker("image", "inspect", tag, check=False).returncode == 0
 
 
-def inspect(*names: str) -> list[dict]:
+def inspect(*names: str, timeout: float = 600) -> list[dict]:
     if not names:
         return []
-    proc = docker("inspect", *names, check=False)
+    proc = docker("inspect", *names, check=False, timeout=timeout)
     try:
         return json.loads(proc.stdout or "[]")
     except json.JSONDecodeError:

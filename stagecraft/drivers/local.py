@@ -22,6 +22,8 @@ from . import DriverContext, HostFacts
 from .docker_cli import docker, image_exists, inspect, require_engine
 
 SSH_WAIT_SECONDS = 90
+# Discovery runs on every inventory render: a hung engine must not hang `stagecraft inventory`.
+DISCOVER_TIMEOUT_SECONDS = 20
 
 
 def key_file(ctx: DriverContext) -> Path:
@@ -40,10 +42,10 @@ def _names(ctx: DriverContext):
     return ctx.config.project.name, ctx.environment.name
 
 
-def _containers(ctx: DriverContext) -> list[dict]:
+def _containers(ctx: DriverContext, timeout: float = 600) -> list[dict]:
     project, env = _names(ctx)
-    found = docker("ps", "-aq", *cmd.label_filters(project, env), check=False).stdout.split()
-    return inspect(*found)
+    found = docker("ps", "-aq", *cmd.label_filters(project, env), check=False, timeout=timeout).stdout.split()
+    return inspect(*found, timeout=timeout)
 
 
 def _address(info: dict, network: str) -> str | None:
@@ -57,8 +59,12 @@ def discover(ctx: DriverContext) -> dict[str, HostFacts]:
         return {}
     project, env = _names(ctx)
     network = cmd.network_name(project, env)
+    try:
+        containers = _containers(ctx, timeout=DISCOVER_TIMEOUT_SECONDS)
+    except ExternalError:
+        return {}
     out = {}
-    for info in _containers(ctx):
+    for info in containers:
         host = info["Config"]["Labels"].get("stagecraft.host")
         address = _address(info, network)
         if host and address and info["State"].get("Running"):
