@@ -25,11 +25,10 @@ def test_up_ssh_ping_idempotent_down(local_hosts):
     assert sorted(env.hosts) == ["app-1", "app-2", "gw-1"]
     assert stat.S_IMODE(env.key_file.stat().st_mode) == 0o600
 
-    # Real SSH: each host has its own hostname and is Debian 13. The image is bare (see the recipe unit
-    # test); `infra up` has since run the bootstrap role, so Docker is there now.
+    # Real SSH: each host has its own hostname, is Debian 13, and is bare (no Docker yet).
     for host in env.hosts:
         out = env.ssh(host, "hostname; cut -d. -f1 /etc/debian_version; command -v docker || echo none").stdout.split()
-        assert out == [host, "13", "/usr/bin/docker"]
+        assert out == [host, "13", "none"]
 
     # The rendered inventory carries the addresses, and Ansible reaches every host over SSH with it.
     listing = json.loads(env.cli("inventory", "-o", "json").stdout)
