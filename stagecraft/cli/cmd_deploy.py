@@ -82,21 +82,52 @@ def _inventory_with(ctx, plans: dict, compose_project: str) -> tuple[dict, dict]
     return inv, to_list_json(inv)["_meta"]["hostvars"]
 
 
-def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict) -> dict:
+def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict, stage: str = "all") -> dict:
+    """stage 'all' rolls every service; 'data' only updates the stateful ones (before pre-deploy migrations)."""
     from .. import pipeline
     from ..runner import run_playbook
 
     inv, _ = _inventory_with(ctx, plans, ctx.config.project.name)
     targets = limit or [h.name for h in ctx.environment.hosts]
+    phase = "rollout" if stage == "all" else "migrate_pre"
     outcome = {}
     for order, hosts in pipeline.rollout_batches(ctx.config, ctx.environment, targets):
-        result = run_playbook(ctx, "deploy.yml", inventory=inv, release=rel, phase="rollout", envvars=envvars,
-                              extravars={"stagecraft_deploy_hosts": ",".join(hosts),
+        result = run_playbook(ctx, "deploy.yml", inventory=inv, release=rel, phase=phase, envvars=envvars,
+                              extravars={"stagecraft_deploy_hosts": ",".join(hosts), "compose_stage": stage,
                                          "stagecraft_batch_size": pipeline.batch_size(ctx.environment, len(hosts))},
                               verbosity=s.verbose, display_mode="quiet" if s.quiet else "auto",
-                              title=f"rollout: {', '.join(hosts)}")
+                              title=f"{'rollout' if stage == 'all' else 'stateful services'}: {', '.join(hosts)}")
         outcome.update((result.artifact_data or {}).get("rollout") or {})
     return outcome
+
+
+def _migrate(ctx, s, rel, strategy: str, plans: dict, hostvars: dict, limit: list[str] | None,
+             envvars: dict) -> None:
+    """The migrate_pre / migrate_post phase: apply the pending migrations of databases with this strategy."""
+    from .. import migrate as mig
+
+    phase = "migrate_pre" if strategy == "pre_deploy" else "migrate_post"
+    targets = mig.targets(ctx, strategies=(strategy,))
+    if not targets:
+        return rel.skip(phase, _migrations_note(ctx, strategy))
+    left_out = sorted({mig.runner_host(ctx, t.run_in) for t in targets if t.run_in} - set(limit or plans))
+    if left_out:
+        output.warn(f"{phase}: not run, --limit leaves out {', '.join(left_out)} where migrations run; "
+                    "run 'stagecraft migrate run' when ready")
+        return rel.skip(phase, f"--limit leaves out {', '.join(left_out)}; run 'stagecraft migrate run'")
+    with rel.phase(phase):
+        if strategy == "pre_deploy":
+            # Databases must run (new config, same data) before migrations can reach them.
+            stateful = [h for h, p in plans.items() if any(x["strategy"] == "recreate" for x in p.services)]
+            stateful = [h for h in stateful if not limit or h in limit]
+            if stateful:
+                _rollout(ctx, s, rel, plans, stateful, envvars, stage="data")
+        results = []
+        for target in targets:
+            host = mig.runner_host(ctx, target.run_in) if target.run_in else None
+            image = plans[host].images.get(target.run_in) if host else None
+            results.append(mig.apply(mig.Psql(ctx, target, hostvars=hostvars, image=image), output.info))
+        rel.update_manifest({phase: results})
 
 
 def _urls(ctx, plans: dict, hostvars: dict) -> list[str]:
@@ -121,10 +152,10 @@ def _probe(url: str, attempts: int = 20) -> str:
     return f"no answer ({last})"
 
 
-def _migrations_note(ctx) -> str:
-    dbs = [d for d in ctx.config.databases.values() if d.migrations and d.migrations.strategy != "manual"]
-    return ("not run: this version of Stagecraft does not run migrations yet (databases: "
-            + ", ".join(d.name for d in dbs) + ")") if dbs else "no migrations configured"
+def _migrations_note(ctx, strategy: str) -> str:
+    manual = sorted(d.name for d in ctx.config.databases.values() if d.migrations and d.migrations.strategy == "manual")
+    note = f"no {strategy} migrations configured"
+    return note + (f" (manual: {', '.join(manual)}; run 'stagecraft migrate run')" if manual else "")
 
 
 @click.command(help="""Build the app's images (services with a compose `build:`).
@@ -214,6 +245,8 @@ def deploy(version_: str | None, services: str | None, limit: str | None, lock_w
     compose, compose_dir = pipeline.compose_of(ctx.config)
     wanted = [x.strip() for x in services.split(",")] if services else None
     _check_services(compose, wanted)
+    # Build only what runs somewhere in this environment.
+    wanted = wanted or sorted({svc for h in ctx.environment.hosts for svc in ctx.config.services_for_roles(h.roles)})
     names, values = _env_names(ctx, require_values=not settings().dry_run)
     names = sorted(set(names) | {"IMAGE_TAG"})
     envvars = {**values, "IMAGE_TAG": version}
@@ -234,11 +267,11 @@ def deploy(version_: str | None, services: str | None, limit: str | None, lock_w
             if ctx.config.project.images.transport == "registry":
                 _push(ctx, images)
             pipeline.ship_over_ssh(hostvars, plans, output.info, hosts or None)
-        rel.skip("migrate_pre", _migrations_note(ctx))
-        with rel.phase("rollout"):
             _run_hook(ctx, "pre-deploy", {"STAGECRAFT_VERSION": version, "STAGECRAFT_RELEASE": rel.id})
+        _migrate(ctx, s, rel, "pre_deploy", plans, hostvars, hosts, envvars)
+        with rel.phase("rollout"):
             outcome = _rollout(ctx, s, rel, plans, hosts, envvars)
-        rel.skip("migrate_post", _migrations_note(ctx))
+        _migrate(ctx, s, rel, "post_deploy", plans, hostvars, hosts, envvars)
         with rel.phase("finalize"):
             rel.update_manifest({"hosts": {h: {"compose": p.definition, "compose_hash": p.hash,
                                                "edge_config": p.edge_config, "services": p.services,
@@ -362,6 +395,25 @@ def _desired(ctx, version: str):
     return plans
 
 
+def _pending_migrations(ctx) -> list[dict]:
+    """Per database: pending migrations (a read-only query), or why they could not be read."""
+    from .. import migrate as mig
+    from ..errors import StagecraftError
+
+    rows = []
+    for name, db in sorted(ctx.config.databases.items()):
+        if not db.migrations:
+            continue
+        row = {"database": name, "strategy": db.migrations.strategy}
+        try:
+            psql = mig.runners(ctx, name)[0]
+            row.update(mig.status(psql).to_dict())
+        except StagecraftError as exc:
+            row["error"] = str(exc)
+        rows.append(row)
+    return rows
+
+
 def _show_plan(ctx, version: str):
     import yaml
 
@@ -398,7 +450,7 @@ def _show_plan(ctx, version: str):
                               "services": changes})
     data = {"environment": ctx.environment.name, "version": version,
             "current_release": current.id if current else None, "current_version": current.version if current else None,
-            "hosts": hosts_out, "migrations": _migrations_note(ctx)}
+            "hosts": hosts_out, "migrations": _pending_migrations(ctx)}
 
     def describe(d):
         lines = [f"Plan for {d['environment']}: {d['current_version'] or 'nothing deployed'} -> {d['version']}"]
@@ -407,7 +459,12 @@ def _show_plan(ctx, version: str):
             lines.append(f"  {h['host']} ({state})")
             for name, change in h["services"].items():
                 lines.append(f"    {name:<18} {change}")
-        lines.append(f"  migrations: {d['migrations']}")
+        for m in d["migrations"]:
+            state = (f"unknown ({m['error']})" if "error" in m else
+                     f"{len(m['pending'])} pending" + (f": {', '.join(m['pending'])}" if m["pending"] else ""))
+            lines.append(f"  migrations {m['database']} ({m['strategy']}): {state}")
+        if not d["migrations"]:
+            lines.append("  migrations: none configured")
         return "\n".join(lines)
 
     output.data(data, describe)

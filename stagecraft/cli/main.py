@@ -25,6 +25,7 @@ COMMANDS = {
     "rollback": "stagecraft.cli.cmd_deploy:rollback",
     "plan": "stagecraft.cli.cmd_deploy:plan",
     "render": "stagecraft.cli.cmd_deploy:render",
+    "migrate": "stagecraft.cli.cmd_migrate:migrate",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -78,6 +79,7 @@ SHORT_HELP = {
     "build": "Build the app's images.",
     "deploy": "Deploy the app to an environment without downtime.",
     "rollback": "Redeploy an earlier release without rebuilding.",
+    "migrate": "Show or apply database migrations.",
     "plan": "Show what a deploy would change, per host.",
     "render": "Print the per-host compose files a deploy renders.",
 }

@@ -42,11 +42,13 @@ def built_services(compose: dict) -> list[str]:
 
 
 def image_refs(config, compose: dict, version: str) -> dict[str, str]:
-    """service -> image: built services get the release tag; others keep their image."""
+    """service -> image: services with only `build:` get the release tag; a service with `build:` and
+    `image:` is tagged with its image, as Compose does (e.g. a database image that must not change, and so
+    restart, with every release); others keep their image."""
     out = {}
     for name, spec in sorted((compose.get("services") or {}).items()):
         spec = spec or {}
-        out[name] = config.project.image_ref(name, version) if spec.get("build") else spec.get("image", "")
+        out[name] = spec.get("image") or (config.project.image_ref(name, version) if spec.get("build") else "")
     return out
 
 
