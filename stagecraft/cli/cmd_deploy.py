@@ -57,7 +57,8 @@ def _run_hook(ctx, name: str, extra: dict) -> None:
     if not hook.is_file() or not os.access(hook, os.X_OK):
         return
     output.info(f"running hook {name}")
-    env = {**os.environ, "STAGECRAFT_ENV": ctx.environment.name, **extra}
+    env = {**os.environ, "STAGECRAFT_PROJECT": ctx.config.project.name, "STAGECRAFT_ENV": ctx.environment.name,
+           **extra}
     proc = subprocess.run([str(hook)], cwd=ctx.config.base_dir, env=env)
     if proc.returncode != 0:
         raise UserError(f"hook .stagecraft/hooks/{name} exited {proc.returncode}; aborting")
