@@ -25,7 +25,7 @@ class HostDeploy:
     host: str
     definition: str  # compose.yaml text
     hash: str
-    services: list  # rollout order: [{name, strategy, replicas, port, healthcheck_timeout, drain_seconds}]
+    services: list  # rollout order: [{name, strategy, replicas, port, healthcheck_timeout, drain_seconds[, pre_stop]}]
     images: dict  # service -> image ref
     edge_config: str = ""
     edge_port: int | None = None
@@ -141,7 +141,9 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
     order = [{"name": n, "strategy": config.service(n).strategy,
               "replicas": int(((compose["services"][n] or {}).get("deploy") or {}).get("replicas") or 1),
               "port": config.service(n).port, "healthcheck_timeout": config.service(n).healthcheck_timeout,
-              "drain_seconds": max(config.service(n).drain_seconds, 1)}
+              "drain_seconds": max(config.service(n).drain_seconds, 1),
+              **({"pre_stop": list(config.service(n).pre_stop), "pre_stop_timeout": config.service(n).pre_stop_timeout}
+                 if config.service(n).pre_stop else {})}
              for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
     return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
                       images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,

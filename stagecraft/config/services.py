@@ -40,6 +40,8 @@ class Service:
     strategy: str = "rolling"
     healthcheck_timeout: int = 60
     drain_seconds: int = 0
+    pre_stop: tuple[str, ...] = ()
+    pre_stop_timeout: int = 30
     batch_size: int | str | None = None
     port: int | None = None
     public_host: str | None = None
@@ -58,6 +60,8 @@ class Service:
             strategy=rollout.get("strategy", "rolling"),
             healthcheck_timeout=rollout.get("healthcheck_timeout", 60),
             drain_seconds=rollout.get("drain_seconds", 0),
+            pre_stop=tuple(rollout.get("pre_stop") or ()),
+            pre_stop_timeout=rollout.get("pre_stop_timeout", 30),
             batch_size=rollout.get("batch_size"),
             port=data.get("port"),
             public_host=public.get("host"),

@@ -24,7 +24,11 @@ services:
   web:
     port: 8080
     secrets: [SHOP_SECRET]
-    rollout: {strategy: rolling, healthcheck_timeout: 20, drain_seconds: 1}
+    rollout:
+      strategy: rolling
+      healthcheck_timeout: 20
+      drain_seconds: 1
+      pre_stop: [/bin/busybox, sh, -c, "echo drained $(/bin/busybox hostname)"]
 """
 
 
@@ -110,6 +114,12 @@ def test_rollout_under_load_loses_no_request(shop):
     assert data["urls"][url_of(shop)].startswith("200 shop v2")
     assert load.failed == 0, load.errors
     assert load.ok > 100 and set(load.bodies) == {"shop v1", "shop v2"}
+    # The pre-stop hook ran inside each old container (its hostname is its id) before it was removed.
+    for host in ("app-1", "app-2"):
+        web = data["hosts"][host]["web"]
+        assert web["result"] == "rolled" and len(web["removed"]) == 2
+        assert sorted(h["output"] for h in web["pre_stop"]) == sorted(f"drained {c}" for c in web["removed"])
+        assert all(h["rc"] == 0 for h in web["pre_stop"])
 
 
 def test_failing_healthcheck_keeps_the_old_version_serving(shop):

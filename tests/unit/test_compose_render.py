@@ -79,3 +79,17 @@ def test_render_cli_prints_per_host(tmp_path, run_cli):
     code, out, err = run_cli(["render", "-e", "staging", "--host", "data-1", "--version", "v1"], cwd=tmp_path / "multi")
     assert code == 0, err
     assert out.startswith("# host data-1  sha256 ") and "postgres:15" in out and "web-1" not in out
+
+
+def test_rollout_order_carries_the_pre_stop_hook(tmp_path):
+    config, env = setup(tmp_path)
+    data = yaml.safe_load((tmp_path / "multi" / "stagecraft.yml").read_text())
+    data["services"]["api"]["rollout"] = {"strategy": "rolling", "pre_stop": ["/bin/sh", "-c", "sleep 3"],
+                                          "pre_stop_timeout": 9}
+    (tmp_path / "multi" / "stagecraft.yml").write_text(yaml.safe_dump(data))
+    config = load_config(tmp_path / "multi" / "stagecraft.yml").resolve("staging", environ={}).config
+    compose, _ = compose_of(config)
+    plans = render_all(config, env, hostvars(env), compose, "v7", "stagecraft/edge:x", [])
+    order = {s["name"]: s for s in plans["web-1"].services}
+    assert order["api"]["pre_stop"] == ["/bin/sh", "-c", "sleep 3"] and order["api"]["pre_stop_timeout"] == 9
+    assert "pre_stop" not in order["web"]  # none configured: the module gets no hook

@@ -36,6 +36,11 @@ options:
       port: {description: Container port the edge proxy routes to., type: int}
       healthcheck_timeout: {description: Seconds to wait for healthy containers., type: int, default: 60}
       drain_seconds: {description: Seconds old containers keep serving after the switch., type: int, default: 2}
+      pre_stop:
+        description: Command run in each old container before it is stopped (after the drain); its result is returned, a failure is not fatal.
+        type: list
+        elements: str
+      pre_stop_timeout: {description: Seconds the pre_stop command may take., type: int, default: 30}
   edge_service:
     description: Compose service of the host's edge proxy (nginx); empty when the host has none.
     type: str
@@ -53,7 +58,7 @@ EXAMPLES = r"""
     project_dir: /srv/stagecraft/shop
     services:
       - {name: db, strategy: recreate}
-      - {name: web, strategy: rolling, port: 8080, healthcheck_timeout: 60}
+      - {name: web, strategy: rolling, port: 8080, healthcheck_timeout: 60, pre_stop: [/bin/sh, -c, sleep 2]}
     edge_service: stagecraft-edge
     edge_upstreams_dir: /srv/stagecraft/shop/edge/upstreams
 """
@@ -195,12 +200,26 @@ def rollout(module, compose, params, service):
                              f"they were removed and the {len(old)} old container(s) keep serving",
                          services={name: {"result": "failed", "states": states}})
     write_upstream(module, compose, params, service, new)
+    hooks = []
     if old:
         time.sleep(service["drain_seconds"])
+        hooks = [pre_stop(compose, service, cid) for cid in sorted(old_ids)] if service.get("pre_stop") else []
         compose.run("docker", "stop", "-t", "10", *old_ids)
         compose.run("docker", "rm", *old_ids)
-    return {"result": "rolled" if old else "created", "containers": [c["Id"][:12] for c in new],
-            "removed": [i[:12] for i in old_ids]}
+    result = {"result": "rolled" if old else "created", "containers": [c["Id"][:12] for c in new],
+              "removed": [i[:12] for i in old_ids]}
+    if hooks:
+        result["pre_stop"] = hooks
+    return result
+
+
+def pre_stop(compose, service, cid):
+    """The pre-stop hook inside an old container (no traffic reaches it any more). Its failure or
+    timeout is reported, not fatal: the new containers already serve."""
+    argv = ["timeout", "--kill-after=5", str(service["pre_stop_timeout"]), "docker", "exec", cid,
+            *service["pre_stop"]]
+    rc, out, err = compose.run(*argv, check=False)
+    return {"container": cid[:12], "rc": rc, "output": (out + err).strip()[-500:]}
 
 
 def main():
@@ -215,6 +234,8 @@ def main():
                 port=dict(type="int"),
                 healthcheck_timeout=dict(type="int", default=60),
                 drain_seconds=dict(type="int", default=2),
+                pre_stop=dict(type="list", elements="str"),
+                pre_stop_timeout=dict(type="int", default=30),
             )),
             edge_service=dict(type="str", default=""),
             edge_upstreams_dir=dict(type="path"),
