@@ -6,12 +6,14 @@ these steps inside a recorded release.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .commands import build as b
-from .commands.compose_render import built_services, image_refs, load_compose, render_host, routed_services
+from .commands.compose_render import (built_services, encore_service, image_refs, load_compose, render_host,
+                                      routed_services)
 from .commands.compose_render import host_edge_port
 from .errors import ExternalError, UserError
 
@@ -44,16 +46,39 @@ def build_images(config, compose: dict, compose_dir: Path, version: str, service
 
     require_engine()
     refs = image_refs(config, compose, version)
-    wanted = [s for s in built_services(compose) if not services or s in services]
+    wanted = [s for s in built_services(config, compose) if not services or s in services]
     out = {}
     for name in wanted:
-        argv = b.build_argv(refs[name], compose_dir, compose["services"][name]["build"], config.service(name).build)
+        if name == encore_service(config):
+            argv, cwd = b.encore_build_argv(refs[name], Path(config.base_dir), config.backend.settings)
+            if not shutil.which("encore"):
+                raise ExternalError(f"backend.provider encore-ts: the 'encore' CLI is not installed on this machine "
+                                    f"(needed for: {' '.join(argv)}); install it from Encore's docs")
+            tool = "encore build docker"
+        else:
+            argv = b.build_argv(refs[name], compose_dir, compose["services"][name]["build"],
+                                config.service(name).build or generic_backend_build(config, name))
+            cwd, tool = None, "docker build"
         say(f"building {refs[name]}")
-        proc = subprocess.run(argv, capture_output=True, text=True)
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd)
         if proc.returncode != 0:
-            raise ExternalError(f"docker build of {name} failed:\n{proc.stderr.strip()[-1500:]}")
-        out[name] = {"ref": refs[name], "id": local_image_id(refs[name])}
+            raise ExternalError(f"{tool} of {name} failed:\n{(proc.stderr or proc.stdout).strip()[-1500:]}")
+        image_id = local_image_id(refs[name])
+        if not image_id:
+            raise ExternalError(f"{tool} of {name} exited 0 but image {refs[name]} does not exist")
+        out[name] = {"ref": refs[name], "id": image_id}
     return out
+
+
+def generic_backend_build(config, service: str):
+    """backend.generic.build (context, dockerfile, target, args) for the backend service."""
+    from .config.services import Build
+
+    backend = config.backend
+    if backend is None or backend.provider != "generic" or backend.service != service:
+        return None
+    build = {k: v for k, v in (backend.settings.get("build") or {}).items() if not k.startswith("x-")}
+    return Build(**build) if build else None
 
 
 def local_image_id(ref: str) -> str:

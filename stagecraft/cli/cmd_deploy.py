@@ -183,7 +183,7 @@ def build(version_: str | None, services: str | None, push: bool):
     _check_services(compose, wanted)
     if settings().dry_run:
         refs = pipeline.image_refs(ctx.config, compose, version)
-        output.data({"version": version, "images": {s: refs[s] for s in pipeline.built_services(compose)
+        output.data({"version": version, "images": {s: refs[s] for s in pipeline.built_services(ctx.config, compose)
                                                       if not wanted or s in wanted}, "built": False},
                     lambda d: "Would build:\n" + "\n".join(f"  {s}: {r}" for s, r in d["images"].items()))
         return

@@ -62,6 +62,24 @@ def build_argv(ref: str, compose_dir: Path, compose_build, override=None) -> lis
     return argv + [str(context)]
 
 
+def encore_build_argv(ref: str, base_dir: Path, settings: dict) -> tuple[list[str], Path]:
+    """(`encore build docker` argv, working directory) for backend.encore-ts.build: the app is compiled on
+    this machine and packed into the image `ref` (see Encore's self-hosting docs)."""
+    build = settings.get("build") or {}
+    workdir = (base_dir / build.get("workdir", ".")).resolve()
+    argv = ["encore", "build", "docker"]
+    if build.get("base"):
+        argv.append(f"--base={build['base']}")
+    if build.get("config"):
+        argv.append(f"--config={(base_dir / build['config']).resolve()}")
+    if build.get("arch"):
+        argv.append(f"--arch={build['arch']}")
+    for key in ("services", "gateways"):
+        if build.get(key):
+            argv.append(f"--{key}={','.join(build[key])}")
+    return argv + [ref], workdir
+
+
 def ssh_argv(hostvars: dict) -> list[str]:
     """ssh to a host with the connection variables of the rendered inventory."""
     import shlex

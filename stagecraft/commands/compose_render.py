@@ -37,18 +37,36 @@ def routed_services(config, compose: dict) -> list[str]:
     return sorted(s for s in (compose.get("services") or {}) if config.service(s).port)
 
 
-def built_services(compose: dict) -> list[str]:
-    return sorted(s for s, spec in (compose.get("services") or {}).items() if (spec or {}).get("build"))
+def encore_service(config) -> str | None:
+    """The compose service whose image `encore build docker` makes (backend.provider encore-ts)."""
+    backend = config.backend
+    if backend is None or backend.provider != "encore-ts":
+        return None
+    return backend.service or (backend.settings.get("build") or {}).get("image_name") or "api"
+
+
+def built_services(config, compose: dict) -> list[str]:
+    """Services whose images Stagecraft builds: those with `build:`, and the encore-ts backend."""
+    names = {s for s, spec in (compose.get("services") or {}).items() if (spec or {}).get("build")}
+    encore = encore_service(config)
+    if encore in (compose.get("services") or {}):
+        names.add(encore)
+    return sorted(names)
 
 
 def image_refs(config, compose: dict, version: str) -> dict[str, str]:
-    """service -> image: services with only `build:` get the release tag; a service with `build:` and
-    `image:` is tagged with its image, as Compose does (e.g. a database image that must not change, and so
-    restart, with every release); others keep their image."""
+    """service -> image: services with only `build:` (and the encore-ts backend) get the release tag; a
+    service with `build:` and `image:` is tagged with its image, as Compose does (e.g. a database image that
+    must not change, and so restart, with every release); others keep their image."""
     out = {}
+    encore = encore_service(config)
     for name, spec in sorted((compose.get("services") or {}).items()):
         spec = spec or {}
-        out[name] = spec.get("image") or (config.project.image_ref(name, version) if spec.get("build") else "")
+        if name == encore:
+            suffix = (config.backend.settings.get("build") or {}).get("tag_suffix") or ""
+            out[name] = config.project.image_ref(name, version + suffix)
+        else:
+            out[name] = spec.get("image") or (config.project.image_ref(name, version) if spec.get("build") else "")
     return out
 
 

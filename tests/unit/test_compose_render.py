@@ -93,3 +93,38 @@ def test_rollout_order_carries_the_pre_stop_hook(tmp_path):
     order = {s["name"]: s for s in plans["web-1"].services}
     assert order["api"]["pre_stop"] == ["/bin/sh", "-c", "sleep 3"] and order["api"]["pre_stop_timeout"] == 9
     assert "pre_stop" not in order["web"]  # none configured: the module gets no hook
+
+
+def test_encore_backend_is_built_by_encore_with_the_release_tag(tmp_path):
+    from stagecraft.commands.build import encore_build_argv
+    from stagecraft.commands.compose_render import built_services, encore_service, image_refs
+
+    config, _ = setup(tmp_path)
+    data = yaml.safe_load((tmp_path / "multi" / "stagecraft.yml").read_text())
+    data["backend"] = {"provider": "encore-ts", "service": "web",
+                       "encore-ts": {"build": {"workdir": "backend", "arch": "arm64", "gateways": ["gw"]}}}
+    (tmp_path / "multi" / "stagecraft.yml").write_text(yaml.safe_dump(data))
+    config = load_config(tmp_path / "multi" / "stagecraft.yml").resolve("staging", environ={}).config
+    compose, _ = compose_of(config)
+    assert encore_service(config) == "web" and "web" in built_services(config, compose)
+    assert image_refs(config, compose, "v7")["web"] == "registry.example.com/acme/web:v7"
+    argv, cwd = encore_build_argv("r/web:v7", tmp_path, config.backend.settings)
+    assert argv == ["encore", "build", "docker", "--arch=arm64", "--gateways=gw", "r/web:v7"]
+    assert cwd == (tmp_path / "backend").resolve()
+
+
+def test_generic_backend_build_settings_apply_to_the_backend_service(tmp_path):
+    from stagecraft.commands.build import build_argv
+    from stagecraft.pipeline import generic_backend_build
+
+    setup(tmp_path)
+    data = yaml.safe_load((tmp_path / "multi" / "stagecraft.yml").read_text())
+    data["backend"] = {"provider": "generic", "service": "web",
+                       "generic": {"build": {"dockerfile": "Dockerfile.prod", "target": "runtime",
+                                             "args": {"NODE_ENV": "production"}}}}
+    (tmp_path / "multi" / "stagecraft.yml").write_text(yaml.safe_dump(data))
+    config = load_config(tmp_path / "multi" / "stagecraft.yml").resolve("staging", environ={}).config
+    assert generic_backend_build(config, "api") is None
+    argv = build_argv("r/web:v1", tmp_path / "multi", "./web", generic_backend_build(config, "web"))
+    assert argv == ["docker", "build", "-t", "r/web:v1", "-f", str((tmp_path / "multi" / "web" / "Dockerfile.prod")),
+                    "--target", "runtime", "--build-arg", "NODE_ENV=production", str(tmp_path / "multi" / "web")]
