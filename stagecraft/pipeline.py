@@ -100,15 +100,16 @@ def render_all(config, env, inventory_listing: dict, compose: dict, version: str
                                 env_names=env_names) for h in env.hosts}
 
 
-def ship_over_ssh(hostvars: dict, plans: dict, say, hosts: list[str] | None = None) -> dict:
-    """docker save | ssh docker load, skipping hosts that already have the image ID. host -> shipped refs."""
+def ship_over_ssh(hostvars: dict, plans: dict, say, hosts: list[str] | None = None, skip=None) -> dict:
+    """docker save | ssh docker load, skipping hosts that already have the image ID and refs for which
+    skip(ref) is true (hosts pull those from the registry). host -> shipped refs."""
     def ship(host: str) -> list[str]:
         hv = hostvars[host]
         if "ansible_host" not in hv:
             raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
         shipped = []
         for ref in sorted(set(plans[host].images.values()) | ({_edge_ref(plans[host])} - {""})):
-            if not ref:
+            if not ref or (skip and skip(ref)):
                 continue
             want = local_image_id(ref)
             if not want:

@@ -70,7 +70,16 @@ def _inventory_with(ctx, plans: dict, compose_project: str) -> tuple[dict, dict]
 
     inv = ctx.inventory()
     hosts = next(iter(inv["all"]["children"].values()))["hosts"] or {}
+    project = ctx.config.project
     for name, plan in plans.items():
+        if project.images.transport == "registry":
+            # Hosts pull the release's images from the registry (after logging in, if credentials are named).
+            hosts[name].update({
+                "compose_registry": project.registry_host,
+                "compose_registry_username_env": project.images.registry_username_env or "",
+                "compose_registry_password_env": project.images.registry_password_env or "",
+                "compose_pull_images": sorted({r for r in plan.images.values() if project.in_registry(r)}),
+            })
         hosts[name].update({
             "compose_project": compose_project,
             "compose_definition": plan.definition,
@@ -204,12 +213,37 @@ def _check_services(compose, wanted):
                             f"({', '.join(sorted(compose['services']))})")
 
 
+def _registry_credentials(ctx) -> dict:
+    """name -> value of the registry username/password env vars (for docker login here and on hosts)."""
+    from ..errors import UserError
+
+    images = ctx.config.project.images
+    names = [n for n in (images.registry_username_env, images.registry_password_env) if n]
+    missing = [n for n in names if not ctx.resolved.variables.get(n)]
+    if missing:
+        raise UserError(f"project.images: registry credential variable(s) not set: {', '.join(missing)}")
+    return {n: ctx.resolved.variables[n] for n in names}
+
+
 def _push(ctx, images: dict) -> None:
     from ..errors import ExternalError, UserError
 
-    if not ctx.config.project.registry:
+    project = ctx.config.project
+    if not project.registry:
         raise UserError("--push / images.transport registry needs project.registry")
+    creds = _registry_credentials(ctx)
+    if creds:
+        images_cfg = project.images
+        proc = subprocess.run(["docker", "login", "--username", creds[images_cfg.registry_username_env],
+                               "--password-stdin", project.registry_host],
+                              input=creds[images_cfg.registry_password_env], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ExternalError(f"docker login {project.registry_host} failed (credentials from "
+                                f"{images_cfg.registry_username_env}/{images_cfg.registry_password_env}): "
+                                f"{proc.stderr.strip()}")
     for image in images.values():
+        if not project.in_registry(image["ref"]):
+            continue  # e.g. a fixed-tag image named outside the registry: it travels over SSH
         output.info(f"pushing {image['ref']}")
         proc = subprocess.run(["docker", "push", image["ref"]], capture_output=True, text=True)
         if proc.returncode != 0:
@@ -251,6 +285,8 @@ def deploy(version_: str | None, services: str | None, limit: str | None, lock_w
     names, values = _env_names(ctx, require_values=not settings().dry_run)
     names = sorted(set(names) | {"IMAGE_TAG"})
     envvars = {**values, "IMAGE_TAG": version}
+    if ctx.config.project.images.transport == "registry" and not s.dry_run:
+        envvars.update(_registry_credentials(ctx))
     if s.dry_run:
         return _show_plan(ctx, version)
     with recorded_release(ctx, kind="deploy", version=version, commit_sha=commit, lock_wait=lock_wait) as rel:
@@ -265,9 +301,10 @@ def deploy(version_: str | None, services: str | None, limit: str | None, lock_w
             _, hostvars = _inventory_with(ctx, {}, ctx.config.project.name)
             plans = pipeline.render_all(ctx.config, ctx.environment, {"_meta": {"hostvars": hostvars}}, compose,
                                         version, edge, names)
-            if ctx.config.project.images.transport == "registry":
+            pulled = ctx.config.project.in_registry if ctx.config.project.images.transport == "registry" else None
+            if pulled:
                 _push(ctx, images)
-            pipeline.ship_over_ssh(hostvars, plans, output.info, hosts or None)
+            pipeline.ship_over_ssh(hostvars, plans, output.info, hosts or None, skip=pulled)
             _run_hook(ctx, "pre-deploy", {"STAGECRAFT_VERSION": version, "STAGECRAFT_RELEASE": rel.id})
         _migrate(ctx, s, rel, "pre_deploy", plans, hostvars, hosts, envvars)
         with rel.phase("rollout"):
@@ -360,6 +397,8 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
                             (yaml.safe_load(plan.definition).get("services") or {}).items()})
     names, values = _env_names(ctx, require_values=True)
     envvars = {**values, "IMAGE_TAG": target.version}
+    if ctx.config.project.images.transport == "registry":
+        envvars.update(_registry_credentials(ctx))
     if s.dry_run:
         output.data({"target": target.id, "version": target.version, "rolled_back": False},
                     lambda d: f"Would roll back {env} to {d['target']} ({d['version']})")
@@ -369,7 +408,8 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
         rel.skip("build", f"rollback reuses the images of {target.id}")
         with rel.phase("push"):
             _, hostvars = _inventory_with(ctx, {}, ctx.config.project.name)
-            pipeline.ship_over_ssh(hostvars, plans, output.info)
+            pulled = ctx.config.project.in_registry if ctx.config.project.images.transport == "registry" else None
+            pipeline.ship_over_ssh(hostvars, plans, output.info, skip=pulled)
         rel.skip("migrate_pre", "rollback never runs or reverts database migrations")
         with rel.phase("rollout"):
             outcome = _rollout(ctx, s, rel, plans, None, envvars)

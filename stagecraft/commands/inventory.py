@@ -80,6 +80,18 @@ def _tailscale_vars(config, env, host) -> dict:
     return out
 
 
+def _read_ca(path: Path) -> str:
+    from ..errors import UserError
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"project.images.registry_ca_file: cannot read {path}: {exc.strerror}") from None
+    if "BEGIN CERTIFICATE" not in text:
+        raise UserError(f"project.images.registry_ca_file: {path} is not a PEM certificate")
+    return text
+
+
 def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_dir: Path,
               peer_addresses: list[str] = ()) -> dict:
     base_dir = Path(config.base_dir).resolve()
@@ -98,6 +110,10 @@ def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_
         # Attached DigitalOcean volumes: the volumes role formats (if empty) and mounts them.
         out["volumes_block"] = vols["block"] + block_volumes(config, env, host)
     out.update(_tailscale_vars(config, env, host))
+    if config.project.images.registry_ca_file:
+        ca = base_dir / config.project.images.registry_ca_file
+        out["bootstrap_docker_registry_ca_certs"] = [{"registry": config.project.registry_host,
+                                                      "cert": _read_ca(ca)}]
     if env.driver == "local":
         # Local hosts are Debian 13 containers: its own docker.io + docker-compose give Compose v2.
         out["bootstrap_docker_source"] = "distro"

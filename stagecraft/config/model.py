@@ -143,6 +143,15 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
         if mig.get("run_in") and compose_services is not None:
             known("compose service", mig["run_in"], compose_services, ("databases", db_name, "migrations", "run_in"))
 
+    project = data.get("project") or {}
+    images = project.get("images") or {}
+    for key in ("transport", "registry_ca_file", "registry_username_env", "registry_password_env"):
+        if key in images and not project.get("registry") and (key != "transport" or images[key] == "registry"):
+            issue(("project", "images", key), f"project.images.{key} needs project.registry (the registry host and "
+                                               "path images are pushed to, e.g. registry.example.com/acme)")
+    if bool(images.get("registry_username_env")) != bool(images.get("registry_password_env")):
+        issue(("project", "images"), "set both registry_username_env and registry_password_env, or neither")
+
     default_env = (data.get("defaults") or {}).get("env")
     if default_env:
         known("environment", default_env, envs, ("defaults", "env"))

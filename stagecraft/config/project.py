@@ -10,6 +10,7 @@ class Images:
     transport: str = "ssh"  # ssh: save/load over SSH; registry: push then pull
     registry_username_env: str | None = None
     registry_password_env: str | None = None
+    registry_ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,14 @@ class Project:
     registry: str | None = None
     compose_file: str = "docker-compose.yml"
     images: Images = field(default_factory=Images)
+
+    @property
+    def registry_host(self) -> str:
+        """The registry part of project.registry (host[:port]), for docker login and certs.d."""
+        return (self.registry or "").split("/", 1)[0]
+
+    def in_registry(self, ref: str) -> bool:
+        return bool(self.registry) and ref.startswith(self.registry.rstrip("/") + "/")
 
     def image_ref(self, service: str, version: str) -> str:
         repo = f"{self.registry.rstrip('/')}/{service}" if self.registry else f"{self.name}/{service}"

@@ -136,3 +136,23 @@ def test_missing_config_file_is_a_user_error(tmp_path, run_cli):
     code, _, err = run_cli(["-c", str(tmp_path / "nope.yml"), "config", "validate"])
     assert code == 1
     assert "config file not found" in err and "stagecraft init" in err
+
+
+def test_registry_settings_need_a_registry(tmp_path):
+    text = BASE.replace("  name: shop\n", "  name: shop\n  images: {transport: registry, registry_password_env: P}\n")
+    found = issues_of(write(tmp_path, text))
+    assert any("project.images.transport" in i and "needs project.registry" in i for i in found)
+    assert any("set both registry_username_env and registry_password_env" in i for i in found)
+
+
+def test_registry_ca_file_reaches_the_hosts_as_bootstrap_trust(tmp_path):
+    from stagecraft.commands.inventory import render_inventory
+
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    text = BASE.replace("  name: shop\n", "  name: shop\n  registry: reg.internal:5000/shop\n"
+                                          "  images: {transport: registry, registry_ca_file: ca.pem}\n")
+    resolved = load_config(write(tmp_path, text)).resolve("local", environ={})
+    inv = render_inventory(resolved.config, resolved.environment, {}, state_dir=tmp_path / ".stagecraft")
+    hosts = next(iter(inv["all"]["children"].values()))["hosts"]
+    assert hosts["h1"]["bootstrap_docker_registry_ca_certs"] == [
+        {"registry": "reg.internal:5000", "cert": (tmp_path / "ca.pem").read_text()}]
