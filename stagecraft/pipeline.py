@@ -100,23 +100,39 @@ def render_all(config, env, inventory_listing: dict, compose: dict, version: str
                                 env_names=env_names) for h in env.hosts}
 
 
-def ship_over_ssh(hostvars: dict, plans: dict, say, hosts: list[str] | None = None, skip=None) -> dict:
-    """docker save | ssh docker load, skipping hosts that already have the image ID and refs for which
-    skip(ref) is true (hosts pull those from the registry). host -> shipped refs."""
-    def ship(host: str) -> list[str]:
+def probe_hosts(hostvars: dict, plans: dict, project: str, hosts: list[str] | None = None) -> dict:
+    """host -> HostState, one SSH round trip per host, in parallel (see commands.host_state)."""
+    from .commands import host_state
+
+    def probe(host: str):
         hv = hostvars[host]
         if "ansible_host" not in hv:
             raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
+        refs = sorted(r for r in set(plans[host].images.values()) | {_edge_ref(plans[host])} if r)
+        proc = subprocess.run(b.ssh_argv(hv) + ["sh -s"], input=host_state.probe_script(project, refs),
+                              capture_output=True, text=True)
+        if proc.returncode == 255:
+            raise ExternalError(f"ssh to {host} failed: {proc.stderr.strip()}")
+        return host_state.parse_probe(proc.stdout)
+
+    targets = hosts or sorted(plans)
+    with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
+        return dict(zip(targets, pool.map(probe, targets)))
+
+
+def ship_over_ssh(hostvars: dict, plans: dict, states: dict, say, skip=None) -> dict:
+    """docker save | ssh docker load for the hosts in `states`, skipping those that already have the
+    image ID and refs for which skip(ref) is true (hosts pull those from the registry). host -> shipped."""
+    def ship(host: str) -> list[str]:
+        hv = hostvars[host]
         shipped = []
-        for ref in sorted(set(plans[host].images.values()) | ({_edge_ref(plans[host])} - {""})):
+        for ref in sorted(set(plans[host].images.values()) | {_edge_ref(plans[host])}):
             if not ref or (skip and skip(ref)):
                 continue
             want = local_image_id(ref)
             if not want:
                 continue  # not built here (e.g. a public image): the host pulls it itself
-            have = subprocess.run(b.ssh_argv(hv) + [f"docker image inspect --format '{{{{.Id}}}}' {ref} 2>/dev/null"],
-                                  capture_output=True, text=True).stdout.strip()
-            if have == want:
+            if states[host].image_ids.get(ref) == want:
                 continue
             say(f"shipping {ref} to {host}")
             save = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE)
@@ -129,9 +145,18 @@ def ship_over_ssh(hostvars: dict, plans: dict, say, hosts: list[str] | None = No
             shipped.append(ref)
         return shipped
 
-    targets = hosts or sorted(plans)
-    with ThreadPoolExecutor(max_workers=min(8, len(targets) or 1)) as pool:
+    targets = sorted(states)
+    with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
         return dict(zip(targets, pool.map(ship, targets)))
+
+
+def unchanged_hosts(plans: dict, states: dict, env_values: dict) -> dict[str, str | None]:
+    """host -> None if it already runs exactly its plan (the rollout can skip it), else the reason."""
+    from .commands.host_state import env_file_digest, unchanged_reason
+
+    local_ids = {ref: local_image_id(ref) for p in plans.values() for ref in p.images.values() if ref}
+    return {h: unchanged_reason(plans[h], st, local_ids, env_file_digest(plans[h].secret_names, env_values))
+            for h, st in states.items()}
 
 
 def _edge_ref(plan) -> str:

@@ -13,6 +13,8 @@ from . import output
 from .context import env_context
 from .settings import global_options, settings
 
+FORCE = click.option("--force", is_flag=True,
+                     help="Run the Ansible rollout on every host, even those that already run this release.")
 LOCK_WAIT = click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
                          help="Wait up to SECONDS for another run on this environment to finish.")
 
@@ -92,15 +94,47 @@ def _inventory_with(ctx, plans: dict, compose_project: str) -> tuple[dict, dict]
     return inv, to_list_json(inv)["_meta"]["hostvars"]
 
 
-def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict, stage: str = "all") -> dict:
-    """stage 'all' rolls every service; 'data' only updates the stateful ones (before pre-deploy migrations)."""
+def _ship(ctx, plans: dict, hostvars: dict, hosts: list[str] | None, envvars: dict, force: bool) -> set[str]:
+    """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their plan,
+    which the rollout leaves alone (fast no-op deploys) unless force."""
+    from .. import pipeline
+
+    project = ctx.config.project
+    pulled = project.in_registry if project.images.transport == "registry" else None
+    states = pipeline.probe_hosts(hostvars, plans, project.name, hosts)
+    pipeline.ship_over_ssh(hostvars, plans, states, output.info, skip=pulled)
+    if force:
+        return set()
+    reasons = pipeline.unchanged_hosts(plans, states, envvars)
+    for host, reason in sorted(reasons.items()):
+        if reason and settings().verbose:
+            output.info(f"{host}: rollout needed ({reason})")
+    return {h for h, reason in reasons.items() if reason is None}
+
+
+def _service_names(plan) -> list[str]:
+    from ..commands.compose_render import EDGE_SERVICE
+
+    return [x["name"] for x in plan.services] + ([EDGE_SERVICE] if plan.edge_config else [])
+
+
+def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict, stage: str = "all",
+             unchanged: set[str] = frozenset()) -> dict:
+    """stage 'all' rolls every service; 'data' only updates the stateful ones (before pre-deploy migrations).
+    Hosts in `unchanged` already run their plan: no Ansible run, their outcome says so."""
     from .. import pipeline
     from ..runner import run_playbook
 
     inv, _ = _inventory_with(ctx, plans, ctx.config.project.name)
-    targets = limit or [h.name for h in ctx.environment.hosts]
+    targets = [h for h in (limit or [h.name for h in ctx.environment.hosts]) if h not in unchanged]
     phase = "rollout" if stage == "all" else "migrate_pre"
-    outcome = {}
+    outcome = {h: {"services": {n: {"result": "unchanged"} for n in _service_names(plans[h])},
+                   "compose_hash": plans[h].hash, "rollout": "skipped: the host already runs this release"}
+               for h in sorted(unchanged) if h in plans and (not limit or h in limit)}
+    if unchanged and stage == "all":
+        output.info(f"unchanged, not rolled: {', '.join(sorted(unchanged))}")
+    if not targets:
+        return outcome
     for order, hosts in pipeline.rollout_batches(ctx.config, ctx.environment, targets):
         result = run_playbook(ctx, "deploy.yml", inventory=inv, release=rel, phase=phase, envvars=envvars,
                               extravars={"stagecraft_deploy_hosts": ",".join(hosts), "compose_stage": stage,
@@ -112,7 +146,7 @@ def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict, s
 
 
 def _migrate(ctx, s, rel, strategy: str, plans: dict, hostvars: dict, limit: list[str] | None,
-             envvars: dict) -> None:
+             envvars: dict, unchanged: set[str] = frozenset()) -> None:
     """The migrate_pre / migrate_post phase: apply the pending migrations of databases with this strategy."""
     from .. import migrate as mig
 
@@ -129,7 +163,7 @@ def _migrate(ctx, s, rel, strategy: str, plans: dict, hostvars: dict, limit: lis
         if strategy == "pre_deploy":
             # Databases must run (new config, same data) before migrations can reach them.
             stateful = [h for h, p in plans.items() if any(x["strategy"] == "recreate" for x in p.services)]
-            stateful = [h for h in stateful if not limit or h in limit]
+            stateful = [h for h in stateful if (not limit or h in limit) and h not in unchanged]
             if stateful:
                 _rollout(ctx, s, rel, plans, stateful, envvars, stage="data")
         results = []
@@ -266,9 +300,10 @@ Examples:
 @click.option("--version", "version_", metavar="V", help="Version to deploy (default: the git commit).")
 @click.option("--services", metavar="A,B", help="Only rebuild these services (others keep their image tag).")
 @click.option("--limit", metavar="HOST[,HOST]", help="Roll out to these hosts only.")
+@FORCE
 @LOCK_WAIT
 @global_options
-def deploy(version_: str | None, services: str | None, limit: str | None, lock_wait: float):
+def deploy(version_: str | None, services: str | None, limit: str | None, force: bool, lock_wait: float):
     from .. import pipeline
     from ..commands.infra_vars import validate_limit
     from ..runner.recorder import recorded_release
@@ -301,14 +336,13 @@ def deploy(version_: str | None, services: str | None, limit: str | None, lock_w
             _, hostvars = _inventory_with(ctx, {}, ctx.config.project.name)
             plans = pipeline.render_all(ctx.config, ctx.environment, {"_meta": {"hostvars": hostvars}}, compose,
                                         version, edge, names)
-            pulled = ctx.config.project.in_registry if ctx.config.project.images.transport == "registry" else None
-            if pulled:
+            if ctx.config.project.images.transport == "registry":
                 _push(ctx, images)
-            pipeline.ship_over_ssh(hostvars, plans, output.info, hosts or None, skip=pulled)
+            unchanged = _ship(ctx, plans, hostvars, hosts or None, envvars, force)
             _run_hook(ctx, "pre-deploy", {"STAGECRAFT_VERSION": version, "STAGECRAFT_RELEASE": rel.id})
-        _migrate(ctx, s, rel, "pre_deploy", plans, hostvars, hosts, envvars)
+        _migrate(ctx, s, rel, "pre_deploy", plans, hostvars, hosts, envvars, unchanged)
         with rel.phase("rollout"):
-            outcome = _rollout(ctx, s, rel, plans, hosts, envvars)
+            outcome = _rollout(ctx, s, rel, plans, hosts, envvars, unchanged=unchanged)
         _migrate(ctx, s, rel, "post_deploy", plans, hostvars, hosts, envvars)
         with rel.phase("finalize"):
             rel.update_manifest({"hosts": {h: {"compose": p.definition, "compose_hash": p.hash,
@@ -347,9 +381,10 @@ Examples:
 @click.option("--to-previous", is_flag=True, help="The release before the current one.")
 @click.option("--to-release", metavar="ID", help="A release id.")
 @click.option("--to-version", metavar="V", help="The newest completed release of this version.")
+@FORCE
 @LOCK_WAIT
 @global_options
-def rollback(to_previous: bool, to_release: str | None, to_version: str | None, lock_wait: float):
+def rollback(to_previous: bool, to_release: str | None, to_version: str | None, force: bool, lock_wait: float):
     from .. import pipeline
     from ..commands.compose_render import HostDeploy
     from ..errors import UserError
@@ -408,11 +443,10 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
         rel.skip("build", f"rollback reuses the images of {target.id}")
         with rel.phase("push"):
             _, hostvars = _inventory_with(ctx, {}, ctx.config.project.name)
-            pulled = ctx.config.project.in_registry if ctx.config.project.images.transport == "registry" else None
-            pipeline.ship_over_ssh(hostvars, plans, output.info, skip=pulled)
+            unchanged = _ship(ctx, plans, hostvars, None, envvars, force)
         rel.skip("migrate_pre", "rollback never runs or reverts database migrations")
         with rel.phase("rollout"):
-            outcome = _rollout(ctx, s, rel, plans, None, envvars)
+            outcome = _rollout(ctx, s, rel, plans, None, envvars, unchanged=unchanged)
         rel.skip("migrate_post", "rollback never runs or reverts database migrations")
         with rel.phase("finalize"):
             rel.update_manifest({"rollout": outcome})

@@ -103,6 +103,17 @@ def ansible_env(extra: dict | None = None) -> dict:
     return env
 
 
+def _forks(inventory: dict) -> int:
+    """One fork per host (Ansible's default of 5 would serialise larger environments), capped;
+    STAGECRAFT_FORKS overrides."""
+    if os.environ.get("STAGECRAFT_FORKS"):
+        return max(1, int(os.environ["STAGECRAFT_FORKS"]))
+    hosts = set()
+    for group in (inventory.get("all") or {}).get("children", {}).values():
+        hosts |= set((group or {}).get("hosts") or {})
+    return min(max(5, len(hosts)), 50)
+
+
 def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit: str | None = None,
                  check: bool = False, diff: bool = False, release=None, phase: str | None = None,
                  envvars: dict | None = None, verbosity: int = 0, display_mode: str = "auto",
@@ -167,6 +178,7 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
                 extravars=extravars or {}, envvars=ansible_env(envvars), limit=limit, verbosity=verbosity or None,
                 cmdline=cmdline or None, quiet=True, suppress_env_files=True, event_handler=on_event,
                 cancel_callback=cancelled.is_set, settings={"suppress_ansible_output": True},
+                forks=_forks(inventory if inventory is not None else env_ctx.inventory()),
             )
     finally:
         for sig, handler in previous.items():

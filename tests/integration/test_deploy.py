@@ -104,6 +104,22 @@ def test_noop_redeploy_changes_nothing(shop):
     assert {h: s["stagecraft-edge"]["result"] for h, s in data["hosts"].items()} == {
         "app-1": "unchanged", "app-2": "unchanged", "gw-1": "unchanged"}
     print(f"no-op redeploy of 3 hosts: {elapsed:.1f} s")
+    rollout = json.loads(shop.cli("releases", "show", data["release"], "-o", "json").stdout)["manifest"]["rollout"]
+    assert all(r["rollout"].startswith("skipped") for r in rollout.values())  # no Ansible run was needed
+
+
+def test_redeploy_repairs_a_host_that_drifted(shop):
+    web = "--filter label=com.docker.compose.service=web"
+    victim = shop.ssh("app-2", f"docker ps -q {web}").stdout.split()[0]
+    shop.ssh("app-2", f"docker rm -f {victim}")
+    data = json.loads(deploy(shop, "--version", "v1").stdout)
+    rollout = json.loads(shop.cli("releases", "show", data["release"], "-o", "json").stdout)["manifest"]["rollout"]
+    assert rollout["app-1"]["rollout"].startswith("skipped") and "rollout" not in rollout["app-2"]
+    assert data["hosts"]["app-2"]["web"]["result"] != "unchanged"
+    assert len(shop.ssh("app-2", f"docker ps -q {web}").stdout.split()) == 2
+    forced = json.loads(deploy(shop, "--version", "v1", "--force").stdout)
+    forced_rollout = json.loads(shop.cli("releases", "show", forced["release"], "-o", "json").stdout)["manifest"]
+    assert not any("rollout" in r for r in forced_rollout["rollout"].values())  # --force: Ansible on every host
 
 
 def test_rollout_under_load_loses_no_request(shop):

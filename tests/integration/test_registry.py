@@ -114,8 +114,8 @@ def shop(local_hosts, tmp_path_factory):
         registry.close()
 
 
-def deploy(env, version: str, password: str = PASSWORD, check: bool = True):
-    return env.cli("deploy", "-e", "local", "--version", version, "-o", "json", check=check,
+def deploy(env, version: str, *args: str, password: str = PASSWORD, check: bool = True):
+    return env.cli("deploy", "-e", "local", "--version", version, "-o", "json", *args, check=check,
                    env={"SC_REG_USER": USER, "SC_REG_PASS": password, "DOCKER_CONFIG": str(env.docker_config)})
 
 
@@ -140,7 +140,9 @@ def test_deploy_pushes_and_hosts_pull_from_the_registry(shop):
 
 def test_redeploy_pulls_nothing(shop):
     data = json.loads(deploy(shop, "v1").stdout)
-    assert pull_changes(shop, data["release"]) == [0]
+    assert pull_changes(shop, data["release"]) == []  # the host runs v1 already: no rollout at all
+    forced = json.loads(deploy(shop, "v1", "--force").stdout)
+    assert pull_changes(shop, forced["release"]) == [0]  # rolled anyway: the tag is there, nothing pulled
 
 
 def test_wrong_password_fails_clearly_without_leaking(shop):

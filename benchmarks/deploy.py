@@ -1,0 +1,137 @@
+"""Deploy benchmarks on local hosts (examples/shop's web service), targets from the deploy issue.
+
+  noop   no-op redeploy (same version) on 1 host                              target <= 5 s
+  scale  deploy to 10 hosts vs 1 host (first deploy, then a new version)      target <= 2x
+  load   10 consecutive deploys of new versions to 2 app hosts + gateway under continuous HTTP load,
+         then one whose healthcheck fails (must exit non-zero, old version keeps answering)
+                                                                              target 0 failed of >= 5000
+
+Each prints its figures and writes them as JSON to benchmarks/results/deploy-<name>.json.
+Hosts are created with the `local` driver and removed afterwards.
+
+Run: .venv/bin/python benchmarks/deploy.py noop|scale|load|all
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.hosts import HostFactory  # noqa: E402
+from tests.load import Load  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "shop"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def shop_files(healthy: bool = True) -> dict:
+    files = {rel: (EXAMPLE / rel).read_text() for rel in ("docker-compose.yml", "web/Dockerfile", "web/start.sh")}
+    files[".env.bench"] = f"APP_HEALTHY={'true' if healthy else 'false'}\n"
+    return files
+
+
+def make_env(factory: HostFactory, name: str, hosts: dict, app_role: str, batch: str = "100%"):
+    """Hosts with the shop's web service on `app_role`; a gateway (if any) serves port 80."""
+    env = factory.create(name, hosts, files=shop_files(), up=False)
+    text = env.config_path.read_text()
+    text = text.replace("    driver: local\n", f"    driver: local\n    env_file: .env.bench\n"
+                                                  f"    rollout: {{batch_size: '{batch}'}}\n")
+    text = text.replace(f"  {app_role}:\n    public: ", f"  {app_role}:\n    services: [web]\n    public: ")
+    text += ("services:\n  web:\n    port: 8080\n"
+             "    rollout: {strategy: rolling, healthcheck_timeout: 60, drain_seconds: 1}\n")
+    env.config_path.write_text(text)
+    start = time.perf_counter()
+    env.up()
+    return env, time.perf_counter() - start
+
+
+def timed_deploy(env, version: str, check: bool = True) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = env.cli("deploy", "-e", "local", "--version", version, "-q", "-o", "json", check=check)
+    return time.perf_counter() - start, proc.returncode
+
+
+def noop(factory: HostFactory) -> dict:
+    env, up = make_env(factory, "bnoop", {"web-1": ["gateway"]}, "gateway")
+    first, _ = timed_deploy(env, "v1")
+    again = [timed_deploy(env, "v1")[0] for _ in range(3)]
+    forced = timed_deploy_forced(env)
+    return {"hosts": 1, "infra_up_s": round(up, 1), "first_deploy_s": round(first, 1),
+            "noop_redeploy_s": [round(x, 2) for x in again], "noop_redeploy_median_s": round(statistics.median(again), 2),
+            "forced_redeploy_s": round(forced, 1), "target_s": 5}
+
+
+def timed_deploy_forced(env) -> float:
+    start = time.perf_counter()
+    env.cli("deploy", "-e", "local", "--version", "v1", "--force", "-q", "-o", "json")
+    return time.perf_counter() - start
+
+
+def scale(factory: HostFactory) -> dict:
+    out = {}
+    for count in (1, 10):
+        hosts = {f"app-{i}": ["app"] for i in range(1, count + 1)}
+        env, up = make_env(factory, f"bscale{count}", hosts, "app")
+        first, _ = timed_deploy(env, "v1")
+        second, _ = timed_deploy(env, "v2")
+        out[count] = {"infra_up_s": round(up, 1), "first_deploy_s": round(first, 1), "new_version_s": round(second, 1)}
+        factory.destroy(f"bscale{count}")
+    return {"per_hosts": out, "ratio_first": round(out[10]["first_deploy_s"] / out[1]["first_deploy_s"], 2),
+            "ratio_new_version": round(out[10]["new_version_s"] / out[1]["new_version_s"], 2), "target_ratio": 2,
+            "batch_size": "100%"}
+
+
+def load(factory: HostFactory) -> dict:
+    env, up = make_env(factory, "bload", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]}, "app",
+                       batch="1")
+    url = f"http://{env.hosts['gw-1']}/"
+    timed_deploy(env, "v0")
+    times = []
+    with Load(url, workers=4) as traffic:
+        for i in range(1, 11):
+            times.append(round(timed_deploy(env, f"v{i}")[0], 1))
+        (env.project_dir / ".env.bench").write_text("APP_HEALTHY=false\n")
+        failing_s, failing_rc = timed_deploy(env, "v11-broken", check=False)
+        (env.project_dir / ".env.bench").write_text("APP_HEALTHY=true\n")
+        time.sleep(2)
+        import urllib.request
+
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            answer_after = resp.read().decode().split(" from ")[0]
+    final = traffic.bodies.most_common()
+    return {"deploys": 10, "deploy_s": times, "requests": traffic.ok + traffic.failed, "failed": traffic.failed,
+            "errors": dict(traffic.errors), "failing_deploy_exit": failing_rc, "failing_deploy_s": round(failing_s, 1),
+            "versions_served": sorted(b for b, _ in final), "target": ">= 5000 requests, 0 failed",
+            "answer_after_failing_deploy": answer_after}
+
+
+def main(argv: list[str]) -> int:
+    which = argv[1] if len(argv) > 1 else "all"
+    benches = {"noop": noop, "scale": scale, "load": load}
+    names = list(benches) if which == "all" else [which]
+    RESULTS.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="sc-bench-") as tmp:
+        factory = HostFactory(Path(tmp), f"b{os.getpid() % 100000}")
+        try:
+            for name in names:
+                result = benches[name](factory)
+                result.update({"machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+                               "date": time.strftime("%Y-%m-%d %H:%M")})
+                (RESULTS / f"deploy-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+                print(f"{name}: {json.dumps(result)}")
+        finally:
+            factory.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,106 @@
+"""What a host runs now, read in one SSH round trip, and whether a deploy can leave it alone (pure).
+
+The probe prints the compose hash the compose role recorded after its last complete rollout, the
+sha256 of the host's .env, the image ID behind each ref the release needs, and every container of
+the project (service, image ID, state, health). A host is skipped only when all of it matches
+exactly what the deploy would produce; any doubt means the normal Ansible rollout runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass, field
+
+PROJECT_ROOT = "/srv/stagecraft"  # the compose role's default compose_project_dir parent
+SEPARATOR = "--stagecraft--"
+
+
+@dataclass(frozen=True)
+class Container:
+    service: str
+    image_id: str
+    status: str  # running, exited, ...
+    health: str  # healthy, unhealthy, starting, none
+
+
+@dataclass(frozen=True)
+class HostState:
+    compose_hash: str = ""
+    env_digest: str = ""
+    image_ids: dict = field(default_factory=dict)  # ref -> image ID on the host ("" if absent)
+    containers: list = field(default_factory=list)
+
+
+def probe_script(project: str, refs: list[str]) -> str:
+    directory = f"{PROJECT_ROOT}/{project}"
+    inspect = "{{.Id}}"
+    container = ('{{index .Config.Labels "com.docker.compose.service"}} {{.Image}} {{.State.Status}} '
+                 "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}")
+    lines = [
+        f"cat {shlex.quote(directory)}/compose.sha256 2>/dev/null || true",
+        f"echo {SEPARATOR}",
+        f"sha256sum {shlex.quote(directory)}/.env 2>/dev/null | cut -d' ' -f1 || true",
+        f"echo {SEPARATOR}",
+    ]
+    for ref in refs:
+        q = shlex.quote(ref)
+        lines.append(f"printf '%s %s\\n' {q} \"$(docker image inspect --format '{inspect}' {q} 2>/dev/null)\"")
+    lines += [
+        f"echo {SEPARATOR}",
+        f"ids=$(docker ps -aq --filter label=com.docker.compose.project={shlex.quote(project)})",
+        f"[ -z \"$ids\" ] || docker inspect --format '{container}' $ids",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_probe(stdout: str) -> HostState:
+    parts = stdout.split(SEPARATOR + "\n")
+    if len(parts) != 4:
+        return HostState()
+    images = {}
+    for line in parts[2].splitlines():
+        ref, _, image_id = line.partition(" ")
+        images[ref] = image_id.strip()
+    containers = []
+    for line in parts[3].splitlines():
+        fields = line.split()
+        if len(fields) == 4:
+            containers.append(Container(*fields))
+    return HostState(compose_hash=parts[0].strip(), env_digest=parts[1].strip(), image_ids=images,
+                     containers=containers)
+
+
+def env_file_digest(names: list[str], values: dict) -> str:
+    """sha256 of the .env the compose role writes (one NAME=value line per name, '' when unset).
+    Compared in memory only; never stored."""
+    text = "".join(f"{n}={values.get(n, '')}\n" for n in names)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def unchanged_reason(plan, state: HostState, local_ids: dict, env_digest: str) -> str | None:
+    """None when the host already runs exactly this plan; otherwise why the rollout must run."""
+    if not state.compose_hash or state.compose_hash != plan.hash:
+        return "compose file differs from the last complete rollout"
+    if state.env_digest != env_digest:
+        return ".env differs"
+    expected = {s["name"]: s.get("replicas") or 1 for s in plan.services}
+    if plan.edge_config:
+        expected["stagecraft-edge"] = 1
+    refs = dict(plan.images)
+    running: dict[str, list[Container]] = {}
+    for c in state.containers:
+        if c.service not in expected:
+            return f"unexpected container of service '{c.service}'"
+        running.setdefault(c.service, []).append(c)
+    for service, count in expected.items():
+        have = running.get(service, [])
+        if len(have) != count:
+            return f"{service}: {len(have)} container(s), {count} expected"
+        if any(c.status != "running" or c.health not in ("healthy", "none") for c in have):
+            return f"{service}: not all containers are running and healthy"
+        ref = refs.get(service)
+        want = local_ids.get(ref) or state.image_ids.get(ref) if ref else None
+        if ref and (not want or any(c.image_id != want for c in have)):
+            return f"{service}: containers do not run {ref}"
+    return None
