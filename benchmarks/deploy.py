@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -43,8 +44,9 @@ def make_env(factory: HostFactory, name: str, hosts: dict, app_role: str, batch:
     """Hosts with the shop's web service on `app_role`; a gateway (if any) serves port 80."""
     env = factory.create(name, hosts, files=shop_files(), up=False)
     text = env.config_path.read_text()
+    size = batch if batch.isdigit() else f"'{batch}'"  # a count is an integer, a percentage a string
     text = text.replace("    driver: local\n", f"    driver: local\n    env_file: .env.bench\n"
-                                                  f"    rollout: {{batch_size: '{batch}'}}\n")
+                                                  f"    rollout: {{batch_size: {size}}}\n")
     text = text.replace(f"  {app_role}:\n    public: ", f"  {app_role}:\n    services: [web]\n    public: ")
     text += ("services:\n  web:\n    port: 8080\n"
              "    rollout: {strategy: rolling, healthcheck_timeout: 60, drain_seconds: 1}\n")
@@ -52,6 +54,12 @@ def make_env(factory: HostFactory, name: str, hosts: dict, app_role: str, batch:
     start = time.perf_counter()
     env.up()
     return env, time.perf_counter() - start
+
+
+def children_cpu_s() -> float:
+    """CPU seconds used so far by finished child processes (stagecraft, ansible, ssh on this machine)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def timed_deploy(env, version: str, check: bool = True) -> tuple[float, int]:
@@ -81,9 +89,14 @@ def scale(factory: HostFactory) -> dict:
     for count in (1, 10):
         hosts = {f"app-{i}": ["app"] for i in range(1, count + 1)}
         env, up = make_env(factory, f"bscale{count}", hosts, "app")
+        cpu0 = children_cpu_s()
         first, _ = timed_deploy(env, "v1")
+        cpu1 = children_cpu_s()
         second, _ = timed_deploy(env, "v2")
-        out[count] = {"infra_up_s": round(up, 1), "first_deploy_s": round(first, 1), "new_version_s": round(second, 1)}
+        out[count] = {"infra_up_s": round(up, 1), "first_deploy_s": round(first, 1), "new_version_s": round(second, 1),
+                      "controller_cpu_first_s": round(cpu1 - cpu0, 1),
+                      "controller_cpu_new_version_s": round(children_cpu_s() - cpu1, 1),
+                      "load_average_1m_after": round(os.getloadavg()[0], 1)}
         factory.destroy(f"bscale{count}")
     return {"per_hosts": out, "ratio_first": round(out[10]["first_deploy_s"] / out[1]["first_deploy_s"], 2),
             "ratio_new_version": round(out[10]["new_version_s"] / out[1]["new_version_s"], 2), "target_ratio": 2,
