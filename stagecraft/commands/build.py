@@ -6,14 +6,25 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+# nginx from Debian packages, copied with only the libraries it links and the directories it writes
+# into a scratch image: about 13 MB to ship to every host instead of the whole Debian base (~360 MB).
+# The edge needs no shell: Stagecraft mounts nginx.conf and upstreams, and reloads with `nginx -s reload`.
 EDGE_DOCKERFILE = """\
-FROM {base}
+FROM {base} AS nginx
 RUN apt-get update \\
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light \\
- && rm -rf /var/lib/apt/lists/* \\
- && ln -sf /dev/stderr /var/log/nginx/error.log
+ && rm -rf /var/lib/apt/lists/*
+RUN set -e; mkdir -p /out/var/lib/nginx /out/var/log/nginx /out/run /out/tmp /out/etc/nginx; \\
+    for f in /usr/sbin/nginx $(ldd /usr/sbin/nginx | awk '$2 == "=>" {{print $3}} $1 ~ /^\\// {{print $1}}'); do \\
+      cp --parents -L "$f" /out; done; \\
+    grep -E '^(root|nobody|www-data):' /etc/passwd > /out/etc/passwd; \\
+    grep -E '^(root|nogroup|www-data):' /etc/group > /out/etc/group; \\
+    ln -sf /dev/stderr /out/var/log/nginx/error.log; chmod 1777 /out/tmp
+
+FROM scratch
+COPY --from=nginx /out /
 STOPSIGNAL SIGQUIT
-CMD ["nginx", "-g", "daemon off;"]
+CMD ["/usr/sbin/nginx", "-g", "daemon off;"]
 """
 
 
