@@ -19,6 +19,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +69,33 @@ def timed_deploy(env, version: str, check: bool = True) -> tuple[float, int]:
     return time.perf_counter() - start, proc.returncode
 
 
+def hosts_cpu_s(env) -> float:
+    """CPU seconds used so far by the env's host containers (sshd, Ansible modules, dockerd and the app
+    inside), from each host's own cgroup: on one machine they share its CPUs with the controller."""
+    from stagecraft.commands.local_hosts import label_filters
+
+    ids = subprocess.run(["docker", "ps", "-q", *label_filters(env.project, env.env)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    total = 0
+    for cid in ids:
+        stat = subprocess.run(["docker", "exec", cid, "cat", "/sys/fs/cgroup/cpu.stat"], capture_output=True,
+                              text=True).stdout
+        total += int(dict(line.split() for line in stat.splitlines()).get("usage_usec", 0))
+    return total / 1e6
+
+
+def last_release_phases(env) -> dict:
+    """Seconds per phase of the newest release, from its record (where a deploy's time goes)."""
+    from datetime import datetime
+
+    newest = json.loads(env.cli("releases", "list", "-e", "local", "--limit", "1", "-o", "json").stdout)
+    rows = newest.get("releases", newest) if isinstance(newest, dict) else newest
+    release = json.loads(env.cli("releases", "show", rows[0]["id"], "-o", "json").stdout)
+    return {p["name"]: round((datetime.fromisoformat(p["finished_at"]) -
+                              datetime.fromisoformat(p["started_at"])).total_seconds(), 1)
+            for p in release["phases"] if p["started_at"] and p["finished_at"]}
+
+
 def noop(factory: HostFactory) -> dict:
     env, up = make_env(factory, "bnoop", {"web-1": ["gateway"]}, "gateway")
     first, _ = timed_deploy(env, "v1")
@@ -89,13 +117,17 @@ def scale(factory: HostFactory) -> dict:
     for count in (1, 10):
         hosts = {f"app-{i}": ["app"] for i in range(1, count + 1)}
         env, up = make_env(factory, f"bscale{count}", hosts, "app")
-        cpu0 = children_cpu_s()
+        host0, cpu0 = hosts_cpu_s(env), children_cpu_s()
         first, _ = timed_deploy(env, "v1")
-        cpu1 = children_cpu_s()
+        cpu_first, host_first = children_cpu_s() - cpu0, hosts_cpu_s(env) - host0
+        phases_first = last_release_phases(env)
+        host0, cpu0 = hosts_cpu_s(env), children_cpu_s()
         second, _ = timed_deploy(env, "v2")
+        cpu_second, host_second = children_cpu_s() - cpu0, hosts_cpu_s(env) - host0
         out[count] = {"infra_up_s": round(up, 1), "first_deploy_s": round(first, 1), "new_version_s": round(second, 1),
-                      "controller_cpu_first_s": round(cpu1 - cpu0, 1),
-                      "controller_cpu_new_version_s": round(children_cpu_s() - cpu1, 1),
+                      "phases_first_s": phases_first, "phases_new_version_s": last_release_phases(env),
+                      "controller_cpu_first_s": round(cpu_first, 1), "controller_cpu_new_version_s": round(cpu_second, 1),
+                      "hosts_cpu_first_s": round(host_first, 1), "hosts_cpu_new_version_s": round(host_second, 1),
                       "load_average_1m_after": round(os.getloadavg()[0], 1)}
         factory.destroy(f"bscale{count}")
     return {"per_hosts": out, "ratio_first": round(out[10]["first_deploy_s"] / out[1]["first_deploy_s"], 2),

@@ -83,6 +83,7 @@ class Compose:
         self.project = project
         self.base = ["docker", "compose", "-p", project, "--project-directory", project_dir,
                      "-f", os.path.join(project_dir, "compose.yaml")]
+        self._hashes = self._config = None
 
     def run(self, *args, check=True):
         rc, out, err = self.module.run_command(list(args))
@@ -103,10 +104,15 @@ class Compose:
         return json.loads(out)
 
     def expected(self, service):
-        _, out, _ = self.compose("config", f"--hash={service}")
-        config_hash = out.split()[-1] if out.split() else ""
-        _, out, _ = self.compose("config", "--format", "json")
-        image = json.loads(out)["services"][service].get("image", "")
+        # The compose file does not change during a run: read every service's hash and image once
+        # (each `docker compose config` parses the whole project, which costs the host CPU).
+        if self._hashes is None:
+            _, out, _ = self.compose("config", "--hash=*")
+            self._hashes = dict(line.split()[:2] for line in out.splitlines() if len(line.split()) >= 2)
+            _, out, _ = self.compose("config", "--format", "json")
+            self._config = json.loads(out)
+        config_hash = self._hashes.get(service, "")
+        image = self._config["services"][service].get("image", "")
         rc, image_id, _ = self.run("docker", "image", "inspect", "--format", "{{.Id}}", image, check=False)
         return config_hash, image_id.strip() if rc == 0 else ""
 
@@ -117,9 +123,7 @@ def is_current(container, config_hash, image_id):
         not image_id or container["Image"] == image_id)
 
 
-def health(compose, cid):
-    _, out, _ = compose.run("docker", "inspect", cid)
-    state = json.loads(out)[0]["State"]
+def health(state):
     if not state.get("Running"):
         return "exited"
     if "Health" not in state:
@@ -127,10 +131,19 @@ def health(compose, cid):
     return state["Health"]["Status"]
 
 
+def health_states(compose, ids):
+    """container id -> health, with one `docker inspect` for all of them."""
+    if not ids:
+        return {}
+    rc, out, _ = compose.run("docker", "inspect", *ids, check=False)
+    found = {c["Id"]: health(c["State"]) for c in json.loads(out or "[]")}
+    return {cid: found.get(cid, "exited") for cid in ids}  # a container already removed counts as exited
+
+
 def wait_healthy(compose, ids, timeout):
     deadline = time.monotonic() + timeout
     while True:
-        states = {cid: health(compose, cid) for cid in ids}
+        states = health_states(compose, ids)
         if all(s == "healthy" for s in states.values()):
             return True, states
         if any(s in ("unhealthy", "exited") for s in states.values()) or time.monotonic() > deadline:
