@@ -48,6 +48,16 @@ options:
   edge_upstreams_dir:
     description: Directory of the edge proxy's per-service upstream files.
     type: path
+  record_file:
+    description:
+      - File written with I(record_content) once every service is rolled out (not when one fails,
+        not in check mode). C(stagecraft deploy) keeps the host's compose hash there to tell later
+        whether a host already runs a release.
+    type: path
+  record_content:
+    description: Content of I(record_file).
+    type: str
+    default: ""
 author: Stagecraft developers
 """
 
@@ -158,15 +168,31 @@ def address(container, port):
     return None
 
 
+def upstream_text(name, servers):
+    body = [f"upstream svc_{name.replace('-', '_')} {{"]
+    body += [f"    server {s} max_fails=0;" for s in servers] or ["    server 127.0.0.1:9 down;"]
+    return "\n".join(body + ["    keepalive 16;", "}", ""])
+
+
+def ensure_upstreams(module, params):
+    """Every routed service needs an upstream file before the proxy starts (nginx refuses to load a
+    configuration that names a missing upstream); until its containers run it points nowhere."""
+    if not params["edge_service"] or module.check_mode:
+        return
+    os.makedirs(params["edge_upstreams_dir"], exist_ok=True)
+    for service in params["services"]:
+        path = os.path.join(params["edge_upstreams_dir"], f"{service['name']}.conf")
+        if service.get("port") and not os.path.exists(path):
+            with open(path, "w") as handle:
+                handle.write(upstream_text(service["name"], []))
+
+
 def write_upstream(module, compose, params, service, containers):
     if not params["edge_service"] or not service.get("port"):
         return
     servers = sorted(a for a in (address(c, service["port"]) for c in containers) if a)
-    body = [f"upstream svc_{service['name'].replace('-', '_')} {{"]
-    body += [f"    server {s} max_fails=0;" for s in servers] or ["    server 127.0.0.1:9 down;"]
-    body += ["    keepalive 16;", "}", ""]
     path = os.path.join(params["edge_upstreams_dir"], f"{service['name']}.conf")
-    text = "\n".join(body)
+    text = upstream_text(service["name"], servers)
     try:
         with open(path) as handle:
             if handle.read() == text:
@@ -235,6 +261,22 @@ def pre_stop(compose, service, cid):
     return {"container": cid[:12], "rc": rc, "output": (out + err).strip()[-500:]}
 
 
+def record(module, path, content):
+    """Write the record file when its content differs; True when it did (or would)."""
+    try:
+        with open(path) as handle:
+            if handle.read() == content:
+                return False
+    except FileNotFoundError:
+        pass
+    if not module.check_mode:
+        with open(path + ".tmp", "w") as handle:
+            handle.write(content)
+        os.chmod(path + ".tmp", 0o644)
+        os.replace(path + ".tmp", path)
+    return True
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -252,15 +294,20 @@ def main():
             )),
             edge_service=dict(type="str", default=""),
             edge_upstreams_dir=dict(type="path"),
+            record_file=dict(type="path"),
+            record_content=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
     params = module.params
     compose = Compose(module, params["project"], params["project_dir"])
+    ensure_upstreams(module, params)
     results = {}
     for service in params["services"]:
         results[service["name"]] = rollout(module, compose, params, service)
     changed = any(r["result"] not in ("unchanged",) for r in results.values())
+    if params["record_file"] and record(module, params["record_file"], params["record_content"]):
+        changed = True
     module.exit_json(changed=changed, services=results)
 
 
