@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from . import output
@@ -24,6 +26,11 @@ Examples:
 @global_options
 def infra():
     pass
+
+
+def _interactive() -> bool:
+    """A person can answer a prompt (scripts and CI must pass --yes instead)."""
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def _driver_or_fail(ctx, operation: str):
@@ -115,7 +122,7 @@ def _confirm_prune(ctx, driver, yes: bool) -> bool:
     orphans = [h["name"] for h in driver.plan(ctx.driver_context())["hosts"] if h["action"] == "orphan"]
     if not orphans or yes or settings().dry_run:
         return True
-    if not click.get_text_stream("stdin").isatty():
+    if not _interactive():
         raise UserError("--prune needs confirmation: pass --yes to delete orphans non-interactively")
     click.confirm(f"Delete {len(orphans)} orphan host(s) of '{ctx.environment.name}' ({', '.join(orphans)})?",
                   abort=True)
@@ -220,7 +227,7 @@ def down(yes: bool, keep_volumes: bool):
                     lambda d: f"Environment {d['environment']}: nothing to remove")
         return
     if not s.dry_run and not yes:
-        if not click.get_text_stream("stdin").isatty():
+        if not _interactive():
             raise UserError("infra down needs confirmation: pass --yes to remove the hosts non-interactively")
         click.confirm(f"Remove {len(plan['hosts'])} host(s) of '{ctx.environment.name}' "
                       f"({', '.join(plan['hosts'])}){'' if keep_volumes else ' and their volumes'}?", abort=True)
