@@ -32,6 +32,7 @@ from tests.load import Load  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "shop"
 RESULTS = ROOT / "benchmarks" / "results"
+IDLE_SAMPLE_S = 10
 
 
 def shop_files(healthy: bool = True) -> dict:
@@ -117,11 +118,18 @@ def scale(factory: HostFactory) -> dict:
         host0, cpu0 = machine_busy_s(), children_cpu_s()
         second, _ = timed_deploy(env, "v2")
         cpu_second, host_second = children_cpu_s() - cpu0, machine_busy_s() - host0
+        # What the deployed hosts cost with no deploy running (sshd, dockerd, every replica's
+        # healthcheck): on one machine this background competes with the deploy for the same CPUs.
+        idle0 = machine_busy_s()
+        time.sleep(IDLE_SAMPLE_S)
+        idle_rate = (machine_busy_s() - idle0) / IDLE_SAMPLE_S
         out[count] = {"infra_up_s": round(up, 1), "first_deploy_s": round(first, 1), "new_version_s": round(second, 1),
                       "phases_first_s": phases_first, "phases_new_version_s": last_release_phases(env),
                       "controller_cpu_first_s": round(cpu_first, 1), "controller_cpu_new_version_s": round(cpu_second, 1),
                       "machine_cpu_busy_first_s": round(host_first, 1),
                       "machine_cpu_busy_new_version_s": round(host_second, 1),
+                      "machine_cpu_idle_per_s": round(idle_rate, 2),
+                      "machine_cpu_new_version_above_idle_s": round(host_second - idle_rate * second, 1),
                       "load_average_1m_after": round(os.getloadavg()[0], 1)}
         factory.destroy(f"bscale{count}")
     return {"per_hosts": out, "ratio_first": round(out[10]["first_deploy_s"] / out[1]["first_deploy_s"], 2),

@@ -184,15 +184,20 @@ def _urls(ctx, plans: dict, hostvars: dict) -> list[str]:
 
 def _probe(url: str, attempts: int = 20) -> str:
     import time
+    import urllib.error
     import urllib.request
 
     for _ in range(attempts):
         try:
             with urllib.request.urlopen(url, timeout=3) as resp:
                 return f"{resp.status} {resp.read(200).decode(errors='replace').strip()}"
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:  # a definite answer (e.g. 404: nothing routed at this path)
+                return f"{exc.code} {exc.reason}"
+            last = str(exc)  # 502/503 while the proxy's upstreams come up: ask again
         except OSError as exc:
             last = str(exc)
-            time.sleep(0.5)
+        time.sleep(0.5)
     return f"no answer ({last})"
 
 

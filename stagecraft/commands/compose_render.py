@@ -143,7 +143,9 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
             "image": edge_image,
             "ports": [f"{edge_port}:80"],
             "restart": "unless-stopped",
-            "volumes": ["./edge/nginx.conf:/etc/nginx/nginx.conf:ro", "./edge/upstreams:/etc/nginx/upstreams:ro"],
+            # The directory, not the file: a file written by rename (atomically) is a new inode, which
+            # a single-file bind mount would never show to the running proxy.
+            "volumes": ["./edge:/etc/nginx:ro"],
             "labels": {"stagecraft.project": config.project.name, "stagecraft.role": "edge"},
         }
         edge_config = render_edge(config, local_routed, remote_routed, peers)

@@ -120,6 +120,8 @@ def test_redeploy_repairs_a_host_that_drifted(shop):
     forced = json.loads(deploy(shop, "--version", "v1", "--force").stdout)
     forced_rollout = json.loads(shop.cli("releases", "show", forced["release"], "-o", "json").stdout)["manifest"]
     assert not any("rollout" in r for r in forced_rollout["rollout"].values())  # --force: Ansible on every host
+    shown = json.loads(shop.cli("releases", "show", forced["release"], "-o", "json").stdout)
+    assert {h["host"]: h["changed"] for h in shown["hosts"]} == {"app-1": 0, "app-2": 0, "gw-1": 0}  # idempotent
 
 
 def test_rollout_under_load_loses_no_request(shop):
@@ -188,3 +190,28 @@ def test_plan_shows_exactly_what_changes(shop):
     assert [h["host"] for h in data["hosts"]] == ["app-1", "app-2", "gw-1"]  # apps before the gateway
     same = json.loads(shop.cli("plan", "--version", "v1", "-o", "json").stdout)
     assert all(set(h["services"].values()) == {"unchanged"} for h in same["hosts"])
+
+
+def test_a_changed_proxy_configuration_is_reloaded_without_restarting_the_proxy(shop):
+    import urllib.error
+
+    edge = "--filter label=com.docker.compose.service=stagecraft-edge"
+    before = shop.ssh("gw-1", f"docker ps -q {edge}").stdout.split()
+    original = shop.config_path.read_text()
+    # Only the routes change (nginx.conf); the proxy's compose definition stays the same.
+    shop.config_path.write_text(original.replace("  web:\n    port: 8080\n",
+                                                 "  web:\n    port: 8080\n    public: {path: /moved/}\n"))
+    try:
+        data = json.loads(deploy(shop, "--version", "v1").stdout)
+        assert data["hosts"]["gw-1"]["stagecraft-edge"] == {**data["hosts"]["gw-1"]["stagecraft-edge"],
+                                                             "result": "unchanged", "config": "reloaded"}
+        assert shop.ssh("gw-1", f"docker ps -q {edge}").stdout.split() == before
+        assert data["urls"][url_of(shop)] == "404 Not Found"
+        with pytest.raises(urllib.error.HTTPError) as err:  # "/" is no longer routed
+            get(url_of(shop))
+        assert err.value.code == 404
+    finally:
+        shop.config_path.write_text(original)
+    data = json.loads(deploy(shop, "--version", "v1").stdout)
+    assert data["hosts"]["gw-1"]["stagecraft-edge"]["config"] == "reloaded"
+    assert get(url_of(shop)) == "shop v1"

@@ -48,6 +48,14 @@ options:
   edge_upstreams_dir:
     description: Directory of the edge proxy's per-service upstream files.
     type: path
+  edge_config_file:
+    description:
+      - The edge proxy's nginx configuration on the host. When its content differs from what the
+        running proxy last loaded (a sha256 kept beside it in C(<file>.applied)), the proxy reloads it
+        right after the edge service's own rollout, before the other services roll; a proxy that was
+        just created or recreated reads it at start. Keeping the record on the host means a run that
+        fails after the file was written still reloads it next time.
+    type: path
   record_file:
     description:
       - File written with I(record_content) once every service is rolled out (not when one fails,
@@ -75,11 +83,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 services:
-  description: Outcome per service (unchanged, created, rolled, recreated, failed) with container ids.
+  description:
+    - Outcome per service (unchanged, created, rolled, recreated, failed) with container ids.
+    - The edge service's entry has C(config=reloaded) when its configuration was reloaded.
   returned: always
   type: dict
 """
 
+import hashlib
 import json
 import os
 import time
@@ -209,6 +220,34 @@ def write_upstream(module, compose, params, service, containers):
         time.sleep(0.3)  # nginx starts new workers; old ones finish their requests
 
 
+def apply_edge_config(module, compose, params, outcome):
+    """Reload the edge proxy when its configuration differs from what it last loaded; True if it
+    did (or would, in check mode)."""
+    path = params["edge_config_file"]
+    try:
+        with open(path, "rb") as handle:
+            wanted = hashlib.sha256(handle.read()).hexdigest()
+    except FileNotFoundError:
+        return False
+    try:
+        with open(path + ".applied") as handle:
+            applied = handle.read().strip()
+    except FileNotFoundError:
+        applied = ""
+    fresh = outcome["result"] in ("created", "recreated")  # read the file when it started
+    if applied == wanted:
+        return False
+    if module.check_mode:
+        return True
+    if not fresh:
+        edge = compose.containers(params["edge_service"])
+        if not edge:
+            return False
+        compose.run("docker", "exec", edge[0]["Id"], "nginx", "-s", "reload")
+    record(module, path + ".applied", wanted + "\n")
+    return not fresh
+
+
 def rollout(module, compose, params, service):
     name = service["name"]
     replicas = service.get("replicas") or 1
@@ -294,6 +333,7 @@ def main():
             )),
             edge_service=dict(type="str", default=""),
             edge_upstreams_dir=dict(type="path"),
+            edge_config_file=dict(type="path"),
             record_file=dict(type="path"),
             record_content=dict(type="str", default=""),
         ),
@@ -303,9 +343,15 @@ def main():
     compose = Compose(module, params["project"], params["project_dir"])
     ensure_upstreams(module, params)
     results = {}
+    reloaded = False
     for service in params["services"]:
         results[service["name"]] = rollout(module, compose, params, service)
-    changed = any(r["result"] not in ("unchanged",) for r in results.values())
+        if service["name"] == params["edge_service"] and params["edge_config_file"]:
+            # Before the other services roll: a later failure must not leave the old routes.
+            reloaded = apply_edge_config(module, compose, params, results[service["name"]])
+            if reloaded:
+                results[service["name"]]["config"] = "reloaded"
+    changed = reloaded or any(r["result"] not in ("unchanged",) for r in results.values())
     if params["record_file"] and record(module, params["record_file"], params["record_content"]):
         changed = True
     module.exit_json(changed=changed, services=results)
