@@ -122,32 +122,43 @@ def probe_hosts(hostvars: dict, plans: dict, project: str, hosts: list[str] | No
 
 def ship_over_ssh(hostvars: dict, plans: dict, states: dict, say, skip=None) -> dict:
     """docker save | ssh docker load for the hosts in `states`, skipping those that already have the
-    image ID and refs for which skip(ref) is true (hosts pull those from the registry). host -> shipped."""
-    def ship(host: str) -> list[str]:
-        hv = hostvars[host]
-        shipped = []
-        for ref in sorted(set(plans[host].images.values()) | {_edge_ref(plans[host])}):
-            if not ref or (skip and skip(ref)):
-                continue
-            want = local_image_id(ref)
-            if not want:
-                continue  # not built here (e.g. a public image): the host pulls it itself
-            if states[host].image_ids.get(ref) == want:
-                continue
-            say(f"shipping {ref} to {host}")
-            save = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE)
-            load = subprocess.run(b.ssh_argv(hv) + ["docker load -q"], stdin=save.stdout, capture_output=True,
-                                  text=True)
-            save.stdout.close()
-            save.wait()
-            if load.returncode != 0 or save.returncode != 0:
-                raise ExternalError(f"shipping {ref} to {host} failed: {load.stderr.strip()}")
-            shipped.append(ref)
-        return shipped
+    image ID and refs for which skip(ref) is true (hosts pull those from the registry). host -> shipped.
 
-    targets = sorted(states)
-    with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
-        return dict(zip(targets, pool.map(ship, targets)))
+    Each distinct set of images is saved once to a temporary archive and sent to every host that needs
+    it in one SSH stream, instead of one `docker save` per image and host."""
+    import tempfile
+
+    refs = sorted({r for h in states for r in set(plans[h].images.values()) | {_edge_ref(plans[h])} if r})
+    local_ids = {ref: local_image_id(ref) for ref in refs if not (skip and skip(ref))}
+    # Not built here (e.g. a public image): the host pulls it itself.
+    wanted = {h: tuple(ref for ref in sorted(set(plans[h].images.values()) | {_edge_ref(plans[h])})
+                       if local_ids.get(ref) and states[h].image_ids.get(ref) != local_ids[ref])
+              for h in sorted(states)}
+
+    with tempfile.TemporaryDirectory(prefix="stagecraft-ship-") as tmp:
+        archives = {}
+        for i, group in enumerate(sorted({g for g in wanted.values() if g})):
+            archives[group] = Path(tmp) / f"images-{i}.tar"
+            save = subprocess.run(["docker", "save", "-o", str(archives[group]), *group], capture_output=True,
+                                  text=True)
+            if save.returncode != 0:
+                raise ExternalError(f"docker save {' '.join(group)} failed: {save.stderr.strip()}")
+
+        def ship(host: str) -> list[str]:
+            group = wanted[host]
+            if not group:
+                return []
+            say(f"shipping {', '.join(group)} to {host}")
+            with archives[group].open("rb") as archive:
+                load = subprocess.run(b.ssh_argv(hostvars[host]) + ["docker load -q"], stdin=archive,
+                                      capture_output=True, text=True)
+            if load.returncode != 0:
+                raise ExternalError(f"shipping {', '.join(group)} to {host} failed: {load.stderr.strip()}")
+            return list(group)
+
+        targets = sorted(states)
+        with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
+            return dict(zip(targets, pool.map(ship, targets)))
 
 
 def unchanged_hosts(plans: dict, states: dict, env_values: dict) -> dict[str, str | None]:
