@@ -108,7 +108,7 @@ def probe_hosts(hostvars: dict, plans: dict, project: str, hosts: list[str] | No
         hv = hostvars[host]
         if "ansible_host" not in hv:
             raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
-        refs = sorted(r for r in set(plans[host].images.values()) | {_edge_ref(plans[host])} if r)
+        refs = _host_refs(plans[host])
         proc = subprocess.run(b.ssh_argv(hv) + ["sh -s"], input=host_state.probe_script(project, refs),
                               capture_output=True, text=True)
         if proc.returncode == 255:
@@ -128,10 +128,10 @@ def ship_over_ssh(hostvars: dict, plans: dict, states: dict, say, skip=None) -> 
     it in one SSH stream, instead of one `docker save` per image and host."""
     import tempfile
 
-    refs = sorted({r for h in states for r in set(plans[h].images.values()) | {_edge_ref(plans[h])} if r})
+    refs = sorted({r for h in states for r in _host_refs(plans[h])})
     local_ids = {ref: local_image_id(ref) for ref in refs if not (skip and skip(ref))}
     # Not built here (e.g. a public image): the host pulls it itself.
-    wanted = {h: tuple(ref for ref in sorted(set(plans[h].images.values()) | {_edge_ref(plans[h])})
+    wanted = {h: tuple(ref for ref in _host_refs(plans[h])
                        if local_ids.get(ref) and states[h].image_ids.get(ref) != local_ids[ref])
               for h in sorted(states)}
 
@@ -168,6 +168,11 @@ def unchanged_hosts(plans: dict, states: dict, env_values: dict) -> dict[str, st
     local_ids = {ref: local_image_id(ref) for p in plans.values() for ref in p.images.values() if ref}
     return {h: unchanged_reason(plans[h], st, local_ids, env_file_digest(plans[h].secret_names, env_values))
             for h, st in states.items()}
+
+
+def _host_refs(plan) -> list[str]:
+    """The image refs a host runs (its services' and its edge proxy's), sorted."""
+    return sorted(r for r in set(plan.images.values()) | {_edge_ref(plan)} if r)
 
 
 def _edge_ref(plan) -> str:

@@ -118,9 +118,8 @@ def test_redeploy_repairs_a_host_that_drifted(shop):
     assert data["hosts"]["app-2"]["web"]["result"] != "unchanged"
     assert len(shop.ssh("app-2", f"docker ps -q {web}").stdout.split()) == 2
     forced = json.loads(deploy(shop, "--version", "v1", "--force").stdout)
-    forced_rollout = json.loads(shop.cli("releases", "show", forced["release"], "-o", "json").stdout)["manifest"]
-    assert not any("rollout" in r for r in forced_rollout["rollout"].values())  # --force: Ansible on every host
     shown = json.loads(shop.cli("releases", "show", forced["release"], "-o", "json").stdout)
+    assert not any("rollout" in r for r in shown["manifest"]["rollout"].values())  # --force: Ansible on every host
     assert {h["host"]: h["changed"] for h in shown["hosts"]} == {"app-1": 0, "app-2": 0, "gw-1": 0}  # idempotent
 
 

@@ -203,17 +203,9 @@ def write_upstream(module, compose, params, service, containers):
         return
     servers = sorted(a for a in (address(c, service["port"]) for c in containers) if a)
     path = os.path.join(params["edge_upstreams_dir"], f"{service['name']}.conf")
-    text = upstream_text(service["name"], servers)
-    try:
-        with open(path) as handle:
-            if handle.read() == text:
-                return  # already routed to these containers
-    except FileNotFoundError:
-        pass
-    os.makedirs(params["edge_upstreams_dir"], exist_ok=True)
-    with open(path + ".tmp", "w") as handle:
-        handle.write(text)
-    os.replace(path + ".tmp", path)
+    # ensure_upstreams created the directory; in check mode record() writes nothing and no reload runs.
+    if not record(module, path, upstream_text(service["name"], servers)) or module.check_mode:
+        return  # already routed to these containers
     edge = compose.containers(params["edge_service"])
     if edge:
         compose.run("docker", "exec", edge[0]["Id"], "nginx", "-s", "reload")
@@ -301,7 +293,7 @@ def pre_stop(compose, service, cid):
 
 
 def record(module, path, content):
-    """Write the record file when its content differs; True when it did (or would)."""
+    """Write a small file (atomically) when its content differs; True when it did (or would)."""
     try:
         with open(path) as handle:
             if handle.read() == content:
