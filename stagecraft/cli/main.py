@@ -26,6 +26,7 @@ COMMANDS = {
     "plan": "stagecraft.cli.cmd_deploy:plan",
     "render": "stagecraft.cli.cmd_deploy:render",
     "migrate": "stagecraft.cli.cmd_migrate:migrate",
+    "ci": "stagecraft.cli.cmd_ci:ci",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -82,6 +83,7 @@ SHORT_HELP = {
     "migrate": "Show or apply database migrations.",
     "plan": "Show what a deploy would change, per host.",
     "render": "Print the per-host compose files a deploy renders.",
+    "ci": "Write the CI workflow, set its secrets, trigger and follow deploys.",
 }
 
 

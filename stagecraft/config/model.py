@@ -155,4 +155,6 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     default_env = (data.get("defaults") or {}).get("env")
     if default_env:
         known("environment", default_env, envs, ("defaults", "env"))
+    for i, env_name in enumerate((data.get("ci") or {}).get("environments") or ()):
+        known("environment", env_name, envs, ("ci", "environments", i))
     return issues
