@@ -91,7 +91,7 @@ def test_deploy_job_deploys_from_an_empty_runner(shop, tmp_path):
         assert proc.returncode == 0, f"step {step['name']!r} failed:\n{proc.stdout}\n{proc.stderr}"
         assert CANARY not in proc.stdout + proc.stderr and secrets["STAGECRAFT_SSH_KEY"] not in proc.stdout + proc.stderr
         ran.append(step["id"])
-    assert ran == ["runner-state", "deploy"]
+    assert ran == ["env-files", "runner-state", "deploy"]
 
     state = runner_temp / "stagecraft"
     assert oct((state / "ssh" / "id_ed25519").stat().st_mode & 0o777) == "0o600"

@@ -71,6 +71,14 @@ def test_secrets_by_name_and_pinned_install(project):
     assert "GITHUB_TOKEN" not in env  # GitHub reserves the prefix; the runner has its own token
     build = wf["jobs"]["build"]["steps"][-1]
     assert "--push" in build["run"] and build["env"]["REGISTRY_PASSWORD"] == "${{ secrets.REGISTRY_PASSWORD }}"
+    assert build["env"]["STAGECRAFT_ENV"] == "${{ inputs.environment || 'prod' }}"  # build resolves one env
+
+
+def test_uncommitted_env_file_is_created_empty(project):
+    """prod's env_file is not in a checkout; the config must still resolve on the runner."""
+    for job in ("build", "deploy-prod"):
+        step = next(s for s in _workflow(project)["jobs"][job]["steps"] if s.get("id") == "env-files")
+        assert step["run"] == '[ -f ".env.prod" ] || : > ".env.prod"\n'
 
 
 def test_no_expression_inside_run_scripts(project):

@@ -79,19 +79,33 @@ def _test_job(ctx: CiContext, requirement: str) -> dict:
 
 
 def _build_job(ctx: CiContext, requirement: str) -> dict:
-    env = {"DEPLOY_VERSION": "${{ inputs.version || github.sha }}"}
+    # `build` resolves one environment's config: the dispatched one, on push the first. Repository
+    # secrets fill its ${VAR}s; environment secrets are not visible outside a deploy job (empty here).
+    env = {"STAGECRAFT_ENV": f"${{{{ inputs.environment || '{ctx.environments[0]}' }}}}",
+           "DEPLOY_VERSION": "${{ inputs.version || github.sha }}", **_secret_env(ctx)}
     run = 'stagecraft build --version "$DEPLOY_VERSION"'
     if ctx.config.project.images.transport == "registry":
-        env.update({n: f"${{{{ secrets.{n} }}}}" for n in ci_secrets.registry_names(ctx)})
         run += " --push"
     return {"needs": "test", "runs-on": "ubuntu-latest",
-            "steps": _setup(ctx, requirement) + [{"name": "Build images", "env": env, "run": run}]}
+            "steps": _setup(ctx, requirement) + _env_files(ctx) + [{"name": "Build images", "env": env, "run": run}]}
+
+
+def _secret_env(ctx: CiContext) -> dict:
+    return {n: f"${{{{ secrets.{n} }}}}" for n in ci_secrets.env_names(ctx)}
+
+
+def _env_files(ctx: CiContext) -> list[dict]:
+    """An env_file is rarely committed: an empty one lets the config resolve; values come from secrets."""
+    files = sorted({f for e in ctx.environments if (f := ci_secrets.runner_env_file(ctx, e))})
+    if not files:
+        return []
+    return [{"name": "Env files", "id": "env-files",
+             "run": "\n".join(f'[ -f "{f}" ] || : > "{f}"' for f in files) + "\n"}]
 
 
 def _deploy_job(ctx: CiContext, env_name: str, requirement: str) -> dict:
     key_file = ci_secrets.runner_key_file(ctx, env_name)
     known_hosts = ci_secrets.runner_known_hosts(ctx, env_name)
-    secret_env = {n: f"${{{{ secrets.{n} }}}}" for n in ci_secrets.env_names(ctx)}
     # A fresh state dir (the runner context exists only in steps): release history and the deploy lock
     # live on the hosts, so nothing has to survive between runs on the runner.
     state_dir = {"STAGECRAFT_STATE_DIR": "${{ runner.temp }}/stagecraft"}
@@ -103,21 +117,19 @@ def _deploy_job(ctx: CiContext, env_name: str, requirement: str) -> dict:
         "environment": {"name": env_name},
         "concurrency": {"group": f"stagecraft-deploy-{env_name}", "cancel-in-progress": False},
         "env": {"STAGECRAFT_ENV": env_name},
-        "steps": _setup(ctx, requirement) + [
-            {"name": "SSH key, pinned host keys, env file", "id": "runner-state",
+        "steps": _setup(ctx, requirement) + _env_files(ctx) + [
+            {"name": "SSH key and pinned host keys", "id": "runner-state",
              "env": {**state_dir, "SSH_PRIVATE_KEY": f"${{{{ secrets.{ci_secrets.SSH_KEY} }}}}",
                      "KNOWN_HOSTS": f"${{{{ secrets.{ci_secrets.KNOWN_HOSTS} }}}}"},
-             "run": _state_script(key_file, known_hosts, ci_secrets.runner_env_file(ctx, env_name))},
+             "run": _state_script(key_file, known_hosts)},
             {"name": "Deploy", "id": "deploy",
-             "env": {**state_dir, "DEPLOY_VERSION": "${{ inputs.version || github.sha }}", **secret_env},
+             "env": {**state_dir, "DEPLOY_VERSION": "${{ inputs.version || github.sha }}", **_secret_env(ctx)},
              "run": f'stagecraft deploy -e "$STAGECRAFT_ENV" --version "$DEPLOY_VERSION" --lock-wait {LOCK_WAIT}'},
         ],
     }
 
 
-def _state_script(key_file: str, known_hosts: str, env_file: str | None) -> str:
-    # An env_file is rarely committed: an empty one lets the config resolve; values come from the secrets.
-    touch = [f'[ -f "{env_file}" ] || : > "{env_file}"'] if env_file else []
+def _state_script(key_file: str, known_hosts: str) -> str:
     return "\n".join([
         "set -eu",
         f'[ -n "$SSH_PRIVATE_KEY" ] || {{ echo "::error::secret {ci_secrets.SSH_KEY} is empty: run stagecraft ci init --set-secrets"; exit 1; }}',
@@ -128,7 +140,6 @@ def _state_script(key_file: str, known_hosts: str, env_file: str | None) -> str:
         'mkdir -p "$(dirname "$key_file")" "$(dirname "$known_hosts")"',
         "printf '%s\\n' \"$SSH_PRIVATE_KEY\" > \"$key_file\"",
         "printf '%s\\n' \"$KNOWN_HOSTS\" > \"$known_hosts\"",
-        *touch,
     ]) + "\n"
 
 
