@@ -117,25 +117,28 @@ class Emulator:
         self.requests.append({"method": method, "path": path, "query": query, "body": body})
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"message": "Bad credentials", "documentation_url": DOCS}, {}
-        for fault in self._faults:
-            if fault["times"] > 0 and fault["method"] == method and fault["path"].search(path):
-                fault["times"] -= 1
-                return self._fault(fault)
         if self.spec:
             problems = self.spec.request_errors(method, path, query, body)
             if problems:
                 self.violations += [f"request {method} {path}: {p}" for p in problems]
                 return 422, {"message": "Invalid request.\n\n" + "\n".join(problems)[:500],
                              "documentation_url": DOCS}, {}
-        with self._lock:
-            status, payload = self._route(method, path, query, body)
+        fault = next((f for f in self._faults
+                      if f["times"] > 0 and f["method"] == method and f["path"].search(path)), None)
+        if fault:
+            fault["times"] -= 1
+            status, payload, extra = self._fault(fault)
+        else:
+            with self._lock:
+                status, payload = self._route(method, path, query, body)
+            extra = {}
         if self.spec:
             if status >= 400:  # GitHub answers errors on any endpoint; their bodies have one shape
                 problems = github_spec.errors(self.spec.error_schema(status), payload)
             else:
                 problems = self.spec.response_errors(method, path, status, payload)
             self.violations += [f"response {method} {path} {status}: {p}" for p in problems]
-        return status, payload, {}
+        return status, payload, extra
 
     def _fault(self, fault: dict):
         status = fault["status"]

@@ -22,6 +22,7 @@ def gh():
     em = Emulator()
     yield em
     em.close()
+    assert em.violations == []  # every request and response of every test follows GitHub's description
 
 
 @pytest.fixture()
@@ -45,9 +46,10 @@ def _no_secret_printed(proc, values):
         assert value not in proc.stdout and value not in proc.stderr
 
 
-def test_emulator_checks_requests_against_githubs_description(gh):
+def test_emulator_checks_requests_against_githubs_description():
     """The validator can fail: a secret PUT without key_id and an unknown query parameter are violations."""
     require_spec()
+    gh = Emulator()
     assert gh.spec is not None
     req = urllib.request.Request(f"{gh.url}/repos/acme/shop/actions/secrets/X", method="PUT",
                                  data=json.dumps({"encrypted_value": "AAAA"}).encode(),
@@ -59,6 +61,7 @@ def test_emulator_checks_requests_against_githubs_description(gh):
                                  headers={"Authorization": f"Bearer {gh.token}"})
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(req)
+    gh.close()
     assert any("key_id" in v for v in gh.violations)
     assert any("colour" in v for v in gh.violations)
 
