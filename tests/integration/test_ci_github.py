@@ -86,6 +86,9 @@ def test_set_secrets_seals_every_value(project, gh):
     for value in values:
         assert value.strip() not in sent
     _no_secret_printed(proc, values)
+    again = cli(project, env, "ci", "init", "-e", "prod", "--set-secrets", "-o", "json")
+    assert again.returncode == 0, again.stderr
+    assert {r["result"] for r in json.loads(again.stdout)["secrets"]} == {"updated"}
 
 
 def test_set_secrets_names_every_missing_value_before_sending(project, gh):
