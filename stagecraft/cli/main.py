@@ -26,6 +26,7 @@ COMMANDS = {
     "plan": "stagecraft.cli.cmd_deploy:plan",
     "render": "stagecraft.cli.cmd_deploy:render",
     "migrate": "stagecraft.cli.cmd_migrate:migrate",
+    "dev": "stagecraft.cli.cmd_dev:dev",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -82,6 +83,7 @@ SHORT_HELP = {
     "migrate": "Show or apply database migrations.",
     "plan": "Show what a deploy would change, per host.",
     "render": "Print the per-host compose files a deploy renders.",
+    "dev": "Run the app on this machine behind HTTPS dev domains.",
 }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .ci import Ci
 from .cloud import DigitalOcean
 from .databases import Database
+from .dev import DevSettings
 from .environment import Environment
 from .firewall import Firewall
 from .issues import ConfigIssue, format_path
@@ -33,6 +34,7 @@ class Config:
     databases: dict[str, Database] = field(default_factory=dict)
     backend: Provider | None = None
     frontend: Provider | None = None
+    dev: DevSettings = field(default_factory=DevSettings)
     secrets: Secrets = field(default_factory=Secrets)
     ci: Ci | None = None
     defaults: dict = field(default_factory=dict)
@@ -74,6 +76,7 @@ class Config:
             databases={n: Database.parse(n, d) for n, d in sorted((data.get("databases") or {}).items())},
             backend=Provider.parse("backend", data.get("backend")),
             frontend=Provider.parse("frontend", data.get("frontend")),
+            dev=DevSettings.parse(data.get("dev")),
             secrets=Secrets.parse(data.get("secrets")),
             ci=Ci.parse(data.get("ci")),
             defaults=dict(data.get("defaults") or {}),
