@@ -137,9 +137,9 @@ def dev_compose(compose: dict, infra: list[str], by_process: set, publish: dict,
             spec.pop("depends_on", None)
         spec.pop("deploy", None)  # replicas and placement are deploy concerns; dev runs one of each
         health = spec.get("healthcheck")
-        if not start_interval and isinstance(health, dict) and "start_interval" in health:
-            # An older engine rejects start_interval; probing at that pace throughout keeps start-up quick.
-            health["interval"] = health.pop("start_interval")
+        if not start_interval and isinstance(health, dict):
+            # An older engine rejects start_interval; without it the start period is probed at `interval`.
+            health.pop("start_interval", None)
         if name in publish:
             spec["ports"] = list(publish[name])
         labels = spec.get("labels") or {}
