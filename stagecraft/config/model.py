@@ -155,6 +155,16 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     if bool(images.get("registry_username_env")) != bool(images.get("registry_password_env")):
         issue(("project", "images"), "set both registry_username_env and registry_password_env, or neither")
 
+    dev = data.get("dev") or {}
+    if compose_services is not None:
+        for svc in dev.get("publish") or {}:
+            known("compose service", svc, compose_services, ("dev", "publish", svc))
+        for i, svc in enumerate(dev.get("services") or ()):
+            known("compose service", svc, compose_services, ("dev", "services", i))
+        front = (data.get("frontend") or {}).get("service")
+        if front:  # the backend's service may be one encore-ts builds without a compose entry of its own
+            known("compose service", front, compose_services, ("frontend", "service"))
+
     default_env = (data.get("defaults") or {}).get("env")
     if default_env:
         known("environment", default_env, envs, ("defaults", "env"))

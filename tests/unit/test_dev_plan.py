@@ -153,3 +153,12 @@ def test_hosts_block_is_added_replaced_and_removed_without_touching_other_lines(
                                 "127.0.0.1\tapp.other.localhost\n# <<< stagecraft dev other <<<\n")
     hosts.remove("other")
     assert path.read_text() == "127.0.0.1 localhost\n::1 localhost\n"
+
+
+def test_dev_services_must_exist_in_the_compose_file(tmp_path):
+    path = project(tmp_path, {**BASE, "dev": {"publish": {"dbb": ["5433:5432"]}, "services": ["cache"]}},
+                   {"services": {"db": {"image": "x"}}})
+    proc = cli("config", "validate", cwd=path)
+    assert proc.returncode == 1
+    assert "dev.publish.dbb: unknown compose service 'dbb' (did you mean 'db'?)" in proc.stderr
+    assert "unknown compose service 'cache'" in proc.stderr
