@@ -164,8 +164,7 @@ def _show(plan) -> None:
 def _detach(plan) -> int:
     """Run this same command in a new session with its output in .stagecraft/dev/dev.log; return once
     it is ready (or report why it stopped)."""
-    from ..dev.session import LOG_FILE, already_running_error, read_session, running_pid
-    from ..errors import ExternalError
+    from ..dev.session import LOG_FILE, already_running_error, running_pid
 
     pid = running_pid(plan.dev_dir)
     if pid is not None:
@@ -177,6 +176,18 @@ def _detach(plan) -> int:
         child = subprocess.Popen([sys.executable, "-m", "stagecraft", *args], stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                  env={**os.environ, DETACHED_ENV: "1", "STAGECRAFT_NO_COLOR": "1"})
+    try:
+        return _await_ready(plan, child, log_path)
+    except KeyboardInterrupt:  # Ctrl-C while waiting: the half-started session goes too
+        child.terminate()
+        child.wait()
+        raise
+
+
+def _await_ready(plan, child, log_path) -> int:
+    from ..dev.session import read_session
+    from ..errors import ExternalError
+
     while child.poll() is None:
         info = read_session(plan.dev_dir) or {}
         if info.get("pid") == child.pid and info.get("status") == "ready":

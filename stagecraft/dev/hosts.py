@@ -42,7 +42,9 @@ def with_block(text: str, project: str, names: list[str], address: str = "127.0.
 
 
 def check_writable(path: Path) -> None:
-    if not os.access(path, os.W_OK) or not path.is_file():
+    if not path.is_file():
+        raise UserError(f"dev: hosts file not found: {path}", hint=f"set {HOSTS_ENV}, or pass --no-hosts")
+    if not os.access(path, os.W_OK):
         _denied(path)
 
 

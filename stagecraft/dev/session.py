@@ -165,6 +165,10 @@ class Session:
                 certs.install_ca(self.env)
             made = certs.ensure(plan.dev_dir / CERT_FILE, plan.dev_dir / KEY_FILE, plan.hosts_names, self.env)
             self.say(("created" if made else "reusing") + f" certificate for {', '.join(plan.hosts_names)}")
+            ca = certs.ca_root(self.env)
+            if ca and (ca / "rootCA.pem").is_file() and "NODE_EXTRA_CA_CERTS" not in self.env:
+                # Node-based dev servers then trust the dev domains when they call each other.
+                self.env["NODE_EXTRA_CA_CERTS"] = str(ca / "rootCA.pem")
         if plan.options.hosts and plan.domains:
             self.hosts_written = True
             path = hosts.add(plan.project, plan.hosts_names)

@@ -111,6 +111,7 @@ def shop(tmp_path):
     hosts_file.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
     env = {**os.environ, "STAGECRAFT_HOSTS_FILE": str(hosts_file), "CAROOT": str(tmp_path / "ca"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("NODE_EXTRA_CA_CERTS", None)  # a user's own setting wins; the test checks the one dev sets
     (tmp_path / "ca").mkdir()
     runs: list[DevRun] = []
 
@@ -134,7 +135,6 @@ def shop(tmp_path):
     yield s
     for run in runs:
         run.kill()
-    subprocess.run(["docker", "compose", "version"], capture_output=True)
     subprocess.run([sys.executable, "-m", "stagecraft", "dev", "down"], cwd=project, env=env, capture_output=True)
     for cid in docker_lines("ps", "-aq", "--filter", f"label=stagecraft.dev={name}"):
         subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
@@ -203,6 +203,9 @@ def test_dev_serves_the_shop_over_https_and_ctrl_c_leaves_nothing_behind(shop):
     session = json.loads((dev_dir / "session.json").read_text())
     pids = list(session["processes"].values())
     assert len(pids) == 3 and all(alive(p) for p in pids)
+    environ = Path(f"/proc/{session['processes']['backend']}/environ").read_bytes().split(b"\0")
+    assert f"NODE_EXTRA_CA_CERTS={shop.tmp / 'ca' / 'rootCA.pem'}".encode() in environ
+    assert f"STAGECRAFT_DEV_FRONTEND_URL=https://app.{shop.name}.localhost:{shop.ports['https']}".encode() in environ
     assert run.interrupt() == 130
     assert_nothing_left(shop, pids)
 
