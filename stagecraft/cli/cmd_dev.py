@@ -78,11 +78,13 @@ Examples:
 @global_options
 def down():
     from ..dev.plan import DEV_DIR
-    from ..dev.session import stop_running
+    from ..dev.session import clean_stale, stop_running
 
     base = settings().config_path.resolve().parent
     pid = stop_running(base / DEV_DIR)
-    if pid is None:
+    if pid is None and clean_stale(base / DEV_DIR, output.info):
+        output.data({"stopped": None, "cleaned": True}, "dev: not running; cleaned up what a killed session left")
+    elif pid is None:
         output.data({"stopped": None}, "dev: not running")
     else:
         output.data({"stopped": pid}, f"stopped the dev session (pid {pid})")

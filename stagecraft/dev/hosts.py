@@ -54,8 +54,8 @@ def add(project: str, names: list[str]) -> Path:
     return path
 
 
-def remove(project: str) -> None:
-    path = hosts_path()
+def remove(project: str, path: Path | None = None) -> None:
+    path = path or hosts_path()
     if not path.exists():
         return
     text = path.read_text(encoding="utf-8")

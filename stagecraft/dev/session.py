@@ -82,6 +82,9 @@ def preflight(plan: DevPlan) -> None:
     pid = running_pid(plan.dev_dir)
     if pid is not None:
         raise already_running_error(pid)
+
+
+def check_ports(plan: DevPlan) -> None:
     for spec in plan.processes:
         if spec.port and _port_busy(spec.port):
             what = "the proxy" if spec.name == "proxy" else f"the {spec.name} dev server"
@@ -131,6 +134,12 @@ class Session:
         except BlockingIOError:
             self.lock_file.close()
             raise already_running_error(running_pid(plan.dev_dir) or -1) from None
+        try:
+            recover_stale(plan.dev_dir, self.say)
+            check_ports(plan)
+        except BaseException:
+            self.lock_file.close()
+            raise
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         failure: BaseException | None = None
         code = 0
@@ -171,6 +180,7 @@ class Session:
                 self.env["NODE_EXTRA_CA_CERTS"] = str(ca / "rootCA.pem")
         if plan.options.hosts and plan.domains:
             self.hosts_written = True
+            self._write_session("starting")
             path = hosts.add(plan.project, plan.hosts_names)
             self.say(f"{path}: {' '.join(plan.hosts_names)} -> 127.0.0.1")
         self._check_stop()
@@ -180,20 +190,27 @@ class Session:
 
                 ensure_base_image(self.say)
             self.infra_started = True
+            self._write_session("starting")
             self.say(f"starting infra services: {', '.join(plan.infra_services)}")
-            self._run_step("infra", infra.up_argv(plan))
+            try:
+                self._run_step("infra", infra.up_argv(plan))
+            except ExternalError:
+                # "container is unhealthy" alone says little: the containers' last lines say why.
+                self._run_step("infra", [*infra.base_argv(plan), "logs", "--no-color", "--tail", "20"], check=False)
+                raise
         for spec in plan.processes:
             self._check_stop()
             self.processes.set_secrets(spec)
             self.say(f"starting {spec.name}: {' '.join(spec.argv)}")
             run = self.processes.start(spec)
+            self._write_session("starting")
             self.processes.wait_ready(run)
 
     def _check_stop(self) -> None:
         if self.stop_event.is_set():
             raise Stopped()
 
-    def _run_step(self, name: str, argv: list[str]) -> None:
+    def _run_step(self, name: str, argv: list[str], check: bool = True) -> None:
         """Run a command with prefixed output; Ctrl-C ends it and stops the start-up."""
         proc = subprocess.Popen(argv, env=infra.compose_env(self.env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -211,8 +228,9 @@ class Session:
                 raise Stopped()
             time.sleep(0.1)
         reader.join(timeout=5)
-        if proc.returncode != 0:
-            raise ExternalError(f"dev: `{' '.join(argv[-7:])}` failed (exit {proc.returncode}); see the output above")
+        if proc.returncode != 0 and check:
+            raise ExternalError(f"dev: `{' '.join(argv[argv.index('-f') + 2:] if '-f' in argv else argv)}` of the "
+                                f"{name} services failed (exit {proc.returncode}); see the {name} output above")
 
     def _pump(self, name: str, proc) -> None:
         for raw in iter(proc.stdout.readline, b""):
@@ -257,9 +275,13 @@ class Session:
         return problems
 
     def _write_session(self, status: str) -> None:
-        data = {"pid": os.getpid(), "status": status, "urls": self.plan.urls,
+        # Enough to clean up after this session if it is killed without its teardown (see recover_stale).
+        data = {"pid": os.getpid(), "status": status, "urls": self.plan.urls, "project": self.plan.project,
                 "compose_project": self.plan.compose_project,
-                "processes": {r.spec.name: r.proc.pid for r in self.processes.running}}
+                "processes": {r.spec.name: r.proc.pid for r in self.processes.running},
+                "started": {str(r.proc.pid): _start_time(r.proc.pid) for r in self.processes.running},
+                "hosts_file": str(hosts.hosts_path()) if self.hosts_written else None,
+                "compose_down": infra.down_argv(self.plan) if self.infra_started else None}
         tmp = self.plan.dev_dir / (SESSION_FILE + ".tmp")
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         os.replace(tmp, self.plan.dev_dir / SESSION_FILE)
@@ -283,3 +305,45 @@ def stop_running(dev_dir: Path, timeout: float = 90.0) -> int | None:
             raise ExternalError(f"dev: the session (pid {pid}) did not stop within {timeout:g}s")
         time.sleep(0.2)
     return pid
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of a process: tells a recorded pid from a later process that reuses it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def recover_stale(dev_dir: Path, say) -> bool:
+    """Clean up after a session that ended without its teardown (killed with SIGKILL, machine crash):
+    its process groups, containers and hosts block. Call only while holding the lock."""
+    info = read_session(dev_dir)
+    if not info:
+        return False
+    say(f"cleaning up after a dev session that did not stop (pid {info.get('pid')})")
+    for name, pid in sorted((info.get("processes") or {}).items()):
+        if _start_time(pid) is not None and _start_time(pid) == (info.get("started") or {}).get(str(pid)):
+            say(f"stopping leftover {name} (pid {pid})")
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    if info.get("compose_down"):
+        subprocess.run(info["compose_down"], env=infra.compose_env(dict(os.environ)), capture_output=True)
+    if info.get("hosts_file") and info.get("project"):
+        hosts.remove(info["project"], Path(info["hosts_file"]))
+    (dev_dir / SESSION_FILE).unlink(missing_ok=True)
+    return True
+
+
+def clean_stale(dev_dir: Path, say) -> bool:
+    """`dev down` when no session runs: recover a stale one under the lock."""
+    if not (dev_dir / SESSION_FILE).is_file():
+        return False
+    with open(dev_dir / LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return recover_stale(dev_dir, say)

@@ -376,3 +376,50 @@ def test_hosts_file_permission_denied_says_sudo_or_no_hosts(tmp_path):
         assert hosts_file.read_text() == "127.0.0.1 localhost\n"
     finally:
         shutil.rmtree(project, ignore_errors=True)
+
+
+def test_dev_down_cleans_up_after_a_session_killed_with_sigkill(tmp_path):
+    hosts_file = tmp_path / "hosts"
+    hosts_file.write_text("127.0.0.1 localhost\n")
+    port = free_port()
+    path = _tiny_project(tmp_path, {"command": [sys.executable, "-m", "http.server", str(port), "--bind",
+                                                "127.0.0.1"], "port": port, "ready_pattern": "Serving HTTP"})
+    env = {**os.environ, "STAGECRAFT_HOSTS_FILE": str(hosts_file)}
+    run = DevRun(path, env, ["--no-https", "--http-port", str(free_port())], tmp_path / "dev.log")
+    try:
+        run.wait_for(READY, limit=120)
+        session = json.loads((path / ".stagecraft" / "dev" / "session.json").read_text())
+        run.proc.kill()  # no teardown can run
+        run.proc.wait()
+    finally:
+        run.kill()
+    pids = list(session["processes"].values())
+    assert all(alive(p) for p in pids) and "stagecraft dev" in hosts_file.read_text()  # what a kill leaves
+    down = subprocess.run([sys.executable, "-m", "stagecraft", "dev", "down"], cwd=path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0 and "cleaned up what a killed session left" in down.stdout, down.stderr
+    assert [p for p in pids if alive(p)] == []
+    assert hosts_file.read_text() == "127.0.0.1 localhost\n"
+    assert not (path / ".stagecraft" / "dev" / "session.json").exists()
+
+
+def test_an_infra_service_that_fails_shows_its_log_and_leaves_nothing(tmp_path):
+    name = f"badinfra{uuid.uuid4().hex[:6]}"
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "Dockerfile").write_text("FROM stagecraft/host-base:trixie\n")
+    (tmp_path / "docker-compose.yml").write_text(yaml.safe_dump({"services": {"broken": {
+        "build": "./broken", "image": f"{name}-broken:dev",
+        "command": ["sh", "-c", "echo 'cannot start: missing config'; exit 1"],
+        "healthcheck": {"test": ["CMD", "true"], "interval": "1s", "retries": 1}}}}))
+    (tmp_path / "stagecraft.yml").write_text(yaml.safe_dump({"version": 1, "project": {"name": name},
+                                                             "environments": {"local": {"driver": "local"}}}))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "stagecraft", "dev"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 2
+        assert "cannot start: missing config" in proc.stdout
+        assert "error: dev: `up -d --build --wait --remove-orphans` of the infra services failed (exit 1)" in proc.stderr
+        assert docker_lines("ps", "-aq", "--filter", f"label=stagecraft.dev={name}") == []
+        assert docker_lines("network", "ls", "-q", "--filter", f"name={name}-dev") == []
+    finally:
+        subprocess.run(["docker", "rmi", f"{name}-broken:dev"], capture_output=True)
