@@ -300,11 +300,20 @@ def stop_running(dev_dir: Path, timeout: float = 90.0) -> int | None:
     except ProcessLookupError:
         return None
     deadline = time.monotonic() + timeout
-    while running_pid(dev_dir) is not None:
+    # The lock goes at the end of the teardown; the process itself exits a moment later.
+    while running_pid(dev_dir) is not None or _process_alive(pid):
         if time.monotonic() > deadline:
             raise ExternalError(f"dev: the session (pid {pid}) did not stop within {timeout:g}s")
-        time.sleep(0.2)
+        time.sleep(0.1)
     return pid
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent has yet to collect it
 
 
 def _start_time(pid: int) -> str | None:
