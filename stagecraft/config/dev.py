@@ -10,6 +10,7 @@ class DevSettings:
     env_file: str | None = None
     frontend_domain: str | None = None  # None: app.<project>.localhost
     backend_domain: str | None = None  # None: api.<project>.localhost
+    routes: dict = field(default_factory=dict)  # extra domain -> port on 127.0.0.1
     http_port: int = 80
     https_port: int = 443
     address: str = "127.0.0.1"
@@ -26,6 +27,7 @@ class DevSettings:
             env_file=data.get("env_file"),
             frontend_domain=domains.get("frontend"),
             backend_domain=domains.get("backend"),
+            routes=dict(sorted((data.get("routes") or {}).items())),
             http_port=proxy.get("http_port", 80),
             https_port=proxy.get("https_port", 443),
             address=proxy.get("address", "127.0.0.1"),

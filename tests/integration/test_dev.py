@@ -105,6 +105,7 @@ def shop(tmp_path):
     front["command"][3] = str(ports["web"])
     config["dev"]["publish"] = {"db": [f"127.0.0.1:{ports['db']}:5432"]}
     config["dev"]["proxy"] = {"http_port": ports["http"], "https_port": ports["https"]}
+    config["dev"]["routes"] = {f"files.{name}.localhost": ports["web"]}  # any local port, e.g. a container's
     (project / "stagecraft.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (project / ".env.dev").write_text("SHOP_DB_PASSWORD=dev-only-password\n")
     hosts_file = tmp_path / "hosts"
@@ -191,11 +192,17 @@ def test_dev_serves_the_shop_over_https_and_ctrl_c_leaves_nothing_behind(shop):
     print(f"screenshot of {url}: {shot}")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    # The plain-HTTP entry point routes by Host too.
-    with socket.create_connection(("127.0.0.1", shop.ports["http"])) as sock:
-        sock.sendall(f"GET /api/status HTTP/1.0\r\nHost: api.{shop.name}.localhost\r\n\r\n".encode())
-        answer = b"".join(iter(lambda: sock.recv(4096), b"")).decode()
+    # The plain-HTTP entry point routes by Host too, also a dev.routes domain.
+    def get(host: str, path: str) -> str:
+        with socket.create_connection(("127.0.0.1", shop.ports["http"])) as sock:
+            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            return b"".join(iter(lambda: sock.recv(4096), b"")).decode()
+
+    answer = get(f"api.{shop.name}.localhost", "/api/status")
     assert answer.startswith("HTTP/1.0 200") and '"app": "shop"' in answer
+    answer = get(f"files.{shop.name}.localhost", "/index.html")
+    assert answer.startswith("HTTP/1.0 200") and "<title>shop (dev)</title>" in answer
+    assert f"files.{shop.name}.localhost" in shop.hosts_file.read_text()
 
     second = shop.cli("dev", "--no-hosts")
     assert second.returncode == 1 and "dev: already running for this project" in second.stderr

@@ -161,3 +161,19 @@ def test_dev_services_must_exist_in_the_compose_file(tmp_path):
     assert proc.returncode == 1
     assert "dev.publish.dbb: unknown compose service 'dbb' (did you mean 'db'?)" in proc.stderr
     assert "unknown compose service 'cache'" in proc.stderr
+
+
+def test_extra_routes_get_a_router_a_certificate_name_and_a_hosts_entry(tmp_path):
+    config = {**BASE, "frontend": {"provider": "generic", "generic": {"dev": {"command": ["serve"], "port": 3000}}},
+              "dev": {"routes": {"pgweb.demo.localhost": 8081}}}
+    path = project(tmp_path, config)
+    plan = build_plan(load_config(path / "stagecraft.yml").config, path, {}, Options())
+    assert plan.hosts_names == ["app.demo.localhost", "pgweb.demo.localhost"]
+    assert plan.urls["pgweb.demo.localhost"] == "https://pgweb.demo.localhost"
+    dynamic = yaml.safe_load(plan.files["traefik/dynamic.yaml"])
+    assert dynamic["http"]["routers"]["pgweb-demo-localhost"] == {
+        "rule": "Host(`pgweb.demo.localhost`)", "entryPoints": ["websecure"], "service": "pgweb-demo-localhost",
+        "tls": {}}
+    assert dynamic["http"]["services"]["pgweb-demo-localhost"]["loadBalancer"]["servers"] == [
+        {"url": "http://127.0.0.1:8081"}]
+    assert build_plan(load_config(path / "stagecraft.yml").config, path, {}, Options(proxy=False)).hosts_names == []
