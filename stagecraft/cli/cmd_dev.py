@@ -101,6 +101,20 @@ def _dev_env_name(loaded) -> str | None:
 
 def _plan(options):
     """Load the config for dev; returns (plan, environment for processes and compose, compose data)."""
+    from ..config import ConfigError
+    from ..errors import UserError
+
+    try:
+        return _load_plan(options)
+    except ConfigError as exc:  # every dev error starts with "dev:"
+        raise UserError("dev: invalid configuration:\n" + "\n".join(f"  {i}" for i in exc.issues)) from None
+    except UserError as exc:
+        if exc.message.startswith("dev:"):
+            raise
+        raise UserError(f"dev: {exc.message}", hint=exc.hint) from None
+
+
+def _load_plan(options):
     from ..commands.compose_render import load_compose
     from ..config import ConfigError
     from ..config import resolve as r
@@ -109,10 +123,7 @@ def _plan(options):
     from ..dev.session import traefik_bin
     from ..errors import UserError
 
-    try:
-        loaded = settings().load()
-    except ConfigError as exc:  # every dev error starts with "dev:"
-        raise UserError("dev: invalid configuration:\n" + "\n".join(f"  {i}" for i in exc.issues)) from None
+    loaded = settings().load()
     env_name = _dev_env_name(loaded)
     if env_name:
         resolved = loaded.resolve(env_name)

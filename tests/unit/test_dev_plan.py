@@ -177,3 +177,10 @@ def test_extra_routes_get_a_router_a_certificate_name_and_a_hosts_entry(tmp_path
     assert dynamic["http"]["services"]["pgweb-demo-localhost"]["loadBalancer"]["servers"] == [
         {"url": "http://127.0.0.1:8081"}]
     assert build_plan(load_config(path / "stagecraft.yml").config, path, {}, Options(proxy=False)).hosts_names == []
+
+
+def test_an_unknown_environment_is_a_dev_error(tmp_path):
+    path = project(tmp_path, BASE)
+    proc = cli("dev", "-e", "locl", "--dry-run", cwd=path)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: dev: --env: unknown environment 'locl' (did you mean 'local'?)")
