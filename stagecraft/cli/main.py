@@ -27,6 +27,7 @@ COMMANDS = {
     "render": "stagecraft.cli.cmd_deploy:render",
     "migrate": "stagecraft.cli.cmd_migrate:migrate",
     "ci": "stagecraft.cli.cmd_ci:ci",
+    "dev": "stagecraft.cli.cmd_dev:dev",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -84,6 +85,7 @@ SHORT_HELP = {
     "plan": "Show what a deploy would change, per host.",
     "render": "Print the per-host compose files a deploy renders.",
     "ci": "Write the CI workflow, set its secrets, trigger and follow deploys.",
+    "dev": "Run the app on this machine behind HTTPS dev domains.",
 }
 
 

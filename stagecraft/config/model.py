@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from .ci import Ci
 from .cloud import DigitalOcean
 from .databases import Database
+from .dev import DevSettings
 from .environment import Environment
 from .firewall import Firewall
 from .issues import ConfigIssue, format_path
@@ -33,6 +34,7 @@ class Config:
     databases: dict[str, Database] = field(default_factory=dict)
     backend: Provider | None = None
     frontend: Provider | None = None
+    dev: DevSettings = field(default_factory=DevSettings)
     secrets: Secrets = field(default_factory=Secrets)
     ci: Ci | None = None
     defaults: dict = field(default_factory=dict)
@@ -74,6 +76,7 @@ class Config:
             databases={n: Database.parse(n, d) for n, d in sorted((data.get("databases") or {}).items())},
             backend=Provider.parse("backend", data.get("backend")),
             frontend=Provider.parse("frontend", data.get("frontend")),
+            dev=DevSettings.parse(data.get("dev")),
             secrets=Secrets.parse(data.get("secrets")),
             ci=Ci.parse(data.get("ci")),
             defaults=dict(data.get("defaults") or {}),
@@ -151,6 +154,16 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
                                                "path images are pushed to, e.g. registry.example.com/acme)")
     if bool(images.get("registry_username_env")) != bool(images.get("registry_password_env")):
         issue(("project", "images"), "set both registry_username_env and registry_password_env, or neither")
+
+    dev = data.get("dev") or {}
+    if compose_services is not None:
+        for svc in dev.get("publish") or {}:
+            known("compose service", svc, compose_services, ("dev", "publish", svc))
+        for i, svc in enumerate(dev.get("services") or ()):
+            known("compose service", svc, compose_services, ("dev", "services", i))
+        front = (data.get("frontend") or {}).get("service")
+        if front:  # the backend's service may be one encore-ts builds without a compose entry of its own
+            known("compose service", front, compose_services, ("frontend", "service"))
 
     default_env = (data.get("defaults") or {}).get("env")
     if default_env:
