@@ -16,11 +16,13 @@ out of lists filtered by `tag_name` (the spec's `type=gpus` cannot be combined w
 over 64 KiB is refused. Each droplet's `user_data` is kept (`user_data(name)`) so tests can act as
 cloud-init.
 
-Droplet addresses: by default each droplet gets its own loopback address (127.0.0.N) where a tiny
-listener answers with an SSH banner once the droplet is active (enough for a TCP/SSH readiness check).
+Droplet addresses: by default each droplet gets its own loopback address (127.0.0.N) where a real SSH
+server (asyncssh) answers once the droplet is active, with the host key its user data asked for
+(`impostor(name)` swaps in one with another key, accepting any client, to test that Stagecraft refuses).
 With `backing=(start, stop)` each droplet is backed by a real host instead: `start(droplet_name,
-public_keys)` returns its address (e.g. a container from the local driver) with the public keys of the
-requested `ssh_keys` authorized, as DigitalOcean would; `stop(droplet_name)` removes it.
+public_keys, user_data)` returns its address (e.g. a container from the local driver) with the public keys
+of the requested `ssh_keys` authorized, as DigitalOcean would, and acts as cloud-init for what the test
+needs (`cloud_config_host_keys(user_data)`: the SSH host keys); `stop(droplet_name)` removes it.
 """
 
 from __future__ import annotations
@@ -48,30 +50,61 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class _Banner:
-    """Answers like sshd (a version banner) on one loopback address."""
+class _Sshd:
+    """A real SSH server (asyncssh) on one loopback address, serving the droplet's host key from its user
+    data as cloud-init would (or a fresh key without one). It completes the key exchange, so a client can
+    verify the host key, and accepts any client key like an impostor would; every authentication attempt
+    and session request is recorded in `events` (a real droplet's shell is not emulated)."""
 
-    def __init__(self, address: str, port: int):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((address, port))
-        self.sock.listen(8)
-        threading.Thread(target=self._serve, daemon=True).start()
+    _loop = None
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                try:
-                    conn.sendall(b"SSH-2.0-OpenSSH_9.9 do-emulator\r\n")
-                except OSError:
-                    pass
+    def __init__(self, address: str, port: int, private_key: str | None):
+        import asyncio
+
+        import asyncssh
+
+        if _Sshd._loop is None:
+            _Sshd._loop = asyncio.new_event_loop()
+            threading.Thread(target=_Sshd._loop.run_forever, daemon=True).start()
+        key = asyncssh.import_private_key(private_key) if private_key else asyncssh.generate_private_key("ssh-ed25519")
+        self.public_key = key.export_public_key().decode().strip()
+        self.events: list[str] = []
+        events = self.events
+
+        class Server(asyncssh.SSHServer):
+            def begin_auth(self, username):
+                events.append(f"auth {username}")
+                return True
+
+            def public_key_auth_supported(self):
+                return True
+
+            def validate_public_key(self, username, key):
+                events.append(f"key {username}")
+                return True
+
+            def password_auth_supported(self):
+                return True
+
+            def validate_password(self, username, password):
+                events.append(f"password {username}")
+                return True
+
+            def session_requested(self):
+                events.append("session")
+                return False
+
+        async def start():
+            return await asyncssh.create_server(Server, address, port, server_host_keys=[key], reuse_address=True)
+        self._server = asyncio.run_coroutine_threadsafe(start(), _Sshd._loop).result(30)
 
     def close(self):
-        self.sock.close()
+        import asyncio
+
+        async def stop():
+            self._server.close()
+            await self._server.wait_closed()
+        asyncio.run_coroutine_threadsafe(stop(), _Sshd._loop).result(30)
 
 
 class Emulator:
@@ -95,7 +128,7 @@ class Emulator:
         self._ids = itertools.count(3164444)
         self._ips = itertools.count(2)
         self._faults: list[dict] = []
-        self._banners: dict[int, _Banner] = {}
+        self._sshd: dict[int, _Sshd] = {}
         self._lock = threading.RLock()
         self.ssh_port = ssh_port or _free_port()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -117,6 +150,17 @@ class Emulator:
     def archive(self, droplet_name: str) -> None:
         self._droplet_named(droplet_name)["status"] = "archive"
 
+    def impostor(self, droplet_name: str) -> "_Sshd":
+        """Another SSH server, with another host key, takes over the droplet's address."""
+        with self._lock:
+            d = self._droplet_named(droplet_name)
+            self._sshd.pop(d["id"]).close()
+            self._sshd[d["id"]] = _Sshd(d["_meta"]["address"], self.ssh_port, None)
+            return self._sshd[d["id"]]
+
+    def sshd(self, droplet_name: str) -> "_Sshd":
+        return self._sshd[self._droplet_named(droplet_name)["id"]]
+
     def user_data(self, droplet_name: str) -> str | None:
         return self._droplet_named(droplet_name)["_meta"]["user_data"]
 
@@ -135,8 +179,8 @@ class Emulator:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-        for b in self._banners.values():
-            b.close()
+        for sshd in self._sshd.values():
+            sshd.close()
         if self.backing:
             for d in list(self.droplets.values()):
                 self.backing[1](d["name"])
@@ -154,7 +198,8 @@ class Emulator:
                                        {"ip_address": f"10.110.0.{meta['n']}", "netmask": "255.255.240.0",
                                         "gateway": "10.110.0.1", "type": "private"}]
                 if not self.backing:
-                    self._banners[d["id"]] = _Banner(meta["address"], self.ssh_port)
+                    host_key = cloud_config_host_keys(meta["user_data"]).get("ed25519_private")
+                    self._sshd[d["id"]] = _Sshd(meta["address"], self.ssh_port, host_key)
         for a in self.actions.values():
             if a["status"] == "in-progress" and now >= a["_done_at"]:
                 a["status"], a["completed_at"] = "completed", _now()
@@ -204,9 +249,9 @@ class Emulator:
 
     def _delete_droplet(self, droplet: dict) -> None:
         del self.droplets[droplet["id"]]
-        banner = self._banners.pop(droplet["id"], None)
-        if banner:
-            banner.close()
+        sshd = self._sshd.pop(droplet["id"], None)
+        if sshd:
+            sshd.close()
         for v in self.volumes.values():  # attached volumes detach when their droplet goes
             if droplet["id"] in v["droplet_ids"]:
                 v["droplet_ids"].remove(droplet["id"])
@@ -421,6 +466,26 @@ class Emulator:
         if page > 1:
             pages.update(first=f"{base}&page=1", prev=f"{base}&page={page - 1}")
         return {key: chunk, "links": {"pages": pages} if pages else {}, "meta": {"total": len(items)}}
+
+
+def cloud_config_host_keys(user_data: str | None) -> dict:
+    """The `ssh_keys` of every cloud-config part of (MIME multipart or plain) user data, as cloud-init
+    merges them (later parts win)."""
+    import email
+
+    import yaml
+
+    if not user_data:
+        return {}
+    message = email.message_from_string(user_data)
+    parts = [p.get_payload(decode=True).decode() for p in message.walk()
+             if not p.is_multipart() and p.get_content_type() == "text/cloud-config"] \
+        if message.is_multipart() else [user_data]
+    keys: dict = {}
+    for text in parts:
+        if text.startswith("#cloud-config"):
+            keys.update((yaml.safe_load(text) or {}).get("ssh_keys") or {})
+    return keys
 
 
 def _public(obj: dict) -> dict:
