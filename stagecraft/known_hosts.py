@@ -44,3 +44,18 @@ def _lines(path: Path) -> list[str]:
         return [line for line in path.read_text().splitlines() if line.strip()]
     except FileNotFoundError:
         return []
+
+
+def lookup(path: Path, address: str, port: int) -> list[str]:
+    """The keys ("type base64") recorded for address:port."""
+    pattern = host_pattern(address, port)
+    return [" ".join(line.split()[1:3]) for line in _lines(path) if line.split(" ", 1)[0] == pattern]
+
+
+def fingerprint(public_key: str) -> str:
+    """SHA256 fingerprint as OpenSSH prints it."""
+    import base64
+    import hashlib
+
+    blob = base64.b64decode(public_key.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")

@@ -6,6 +6,7 @@ Same module interface as the local driver (discover/connection_defaults/provisio
 
 from __future__ import annotations
 
+from .. import known_hosts
 from ..errors import PartialFailure, UserError
 from . import DriverContext, HostFacts
 
@@ -66,9 +67,7 @@ def connection_defaults(ctx: DriverContext) -> dict:
 
 def known_hosts_paths(ctx: DriverContext) -> dict:
     """host -> the known_hosts file its generated host key is recorded in."""
-    from ..known_hosts import known_hosts_path
-
-    return {h.name: known_hosts_path(ctx.state_dir, ctx.environment.name, h.ssh.known_hosts)
+    return {h.name: known_hosts.known_hosts_path(ctx.state_dir, ctx.environment.name, h.ssh.known_hosts)
             for h in ctx.environment.hosts}
 
 
@@ -111,7 +110,8 @@ def provision(ctx: DriverContext, say, *, dry_run: bool = False, prune: bool = F
     for host, droplet in ready.items():
         outcomes[host].address = plan_mod.public_ipv4(droplet)
     ports = {h.name: h.ssh.port for h in ctx.environment.hosts}
-    executor.record_host_keys(host_keys, outcomes, known_hosts_paths(ctx), ports)
+    kh_paths = known_hosts_paths(ctx)
+    executor.record_host_keys(host_keys, outcomes, kh_paths, ports)  # before the first contact
     result.created_volumes = executor.ensure_volumes(api, desired, ready, actual.volumes, project, env, say, outcomes)
     if wanted_fw:
         result.firewalls = executor.ensure_firewalls(api, wanted_fw, actual.firewalls, say)
@@ -119,7 +119,8 @@ def provision(ctx: DriverContext, say, *, dry_run: bool = False, prune: bool = F
         if outcome.action == "failed" or not outcome.address:
             continue
         say(f"waiting for SSH on {host} ({outcome.address})")
-        error = executor.wait_for_ssh(outcome.address, ports[host])
+        recorded = known_hosts.lookup(kh_paths[host], outcome.address, ports[host])
+        error = executor.wait_for_ssh(outcome.address, ports[host], recorded)
         if error:
             outcome.action, outcome.error = "failed", error
         else:
@@ -129,13 +130,24 @@ def provision(ctx: DriverContext, say, *, dry_run: bool = False, prune: bool = F
         errors = executor.destroy_droplets(api, droplets, say)
         result.pruned = [d["name"] for d in droplets if d["name"] not in errors]
         result.orphans = [n for n in result.orphans if n not in result.pruned]
+        gone = [d for d in droplets if d["name"] in result.pruned]
+        _forget_host_keys(ctx, gone)
         if not keep_volumes:
-            gone = {i.name for i in orphans if i.name in result.pruned}
-            volumes = [v for v in actual.volumes if any(plan_mod.volume_of(v, d) for d in droplets if d["name"] in gone)]
+            volumes = [v for v in actual.volumes if any(plan_mod.volume_of(v, d) for d in gone)]
             errors = executor.delete_volumes(api, volumes, say)
             result.pruned_volumes = sorted(v["name"] for v in volumes if v["name"] not in errors)
     result.hosts = [outcomes[d.host] for d in desired]
     return result
+
+
+def _forget_host_keys(ctx: DriverContext, droplets: list[dict]) -> None:
+    """A deleted droplet's address may go to someone else's server: its recorded keys must not stay trusted."""
+    plan_mod, _, _ = _modules()
+    ports = {h.ssh.port for h in ctx.environment.hosts} | {22}
+    for path in set(known_hosts_paths(ctx).values()):
+        for address in filter(None, map(plan_mod.public_ipv4, droplets)):
+            for port in ports:
+                known_hosts.forget(path, address, port)
 
 
 def destroy(ctx: DriverContext, say, *, keep_volumes: bool = False, dry_run: bool = False) -> dict:
@@ -152,9 +164,7 @@ def destroy(ctx: DriverContext, say, *, keep_volumes: bool = False, dry_run: boo
     executor.delete_firewalls(api, actual.firewalls, say)
     if not keep_volumes:
         errors.update(executor.delete_volumes(api, actual.volumes, say))
-    from ..known_hosts import known_hosts_path
-
-    known_hosts_path(ctx.state_dir, ctx.environment.name).unlink(missing_ok=True)  # never a user-managed file
+    known_hosts.known_hosts_path(ctx.state_dir, ctx.environment.name).unlink(missing_ok=True)  # never a user-managed file
     if errors:
         raise PartialFailure("could not remove: " + "; ".join(f"{n}: {e}" for n, e in sorted(errors.items()))
                              + "\nre-run 'infra down' to retry")

@@ -42,6 +42,10 @@ def do(tmp_path, monkeypatch, run_cli):
 
     class Ctx:
         emulator = emu
+        state = tmp_path / "state"
+
+        def address(self, droplet):
+            return next(d["networks"]["v4"][0]["ip_address"] for d in emu.droplets.values() if d["name"] == droplet)
 
         def write(self, hosts, **extra):
             (tmp_path / "stagecraft.yml").write_text(_config(hosts, ssh_port=emu.ssh_port, **extra))
@@ -281,6 +285,9 @@ def test_prune_removes_the_pruned_hosts_volumes(do):
     do.write({"app-1": (["app"], {})}, volumes=[vol])
     pruned = do.json("infra", "up", "--no-roles", "--prune", "--yes")
     assert pruned["pruned"] == ["shop-prod-app-3"] and pruned["pruned_volumes"] == ["shop-prod-app-3-data"]
+    # The pruned droplets' host keys are no longer trusted (their addresses may be reused).
+    known = (do.state / "known_hosts" / "prod").read_text()
+    assert len(known.splitlines()) == 1 and known.startswith(f"[{do.address('shop-prod-app-1')}]:")
     assert sorted(v["name"] for v in do.emulator.volumes.values()) == ["shop-prod-app-1-data", "shop-prod-app-2-data"]
 
 
@@ -296,3 +303,16 @@ def test_gpu_sizes_are_refused(do):
     _, err = do.cli("infra", "up", "--no-roles", expect=1)
     assert "environments.prod.hosts.app-1.size" in err and "GPU" in err
     assert do.emulator.droplets == {}
+
+
+def test_impostor_on_a_droplets_address_is_refused_before_anything_is_sent(do, tmp_path):
+    do.write({"app-1": (["app"], {}), "app-2": (["app"], {})})
+    do.cli("infra", "up", "--no-roles")
+    genuine = do.emulator.sshd("shop-prod-app-1").public_key
+    impostor = do.emulator.impostor("shop-prod-app-1")  # another key, accepts any client
+    _, err = do.cli("infra", "up", "--no-roles", expect=10)
+    from stagecraft.known_hosts import fingerprint
+    assert "app-1" in err and "host key mismatch" in err
+    assert fingerprint(genuine) in err and fingerprint(impostor.public_key) in err
+    assert "ssh-keygen -R" in err
+    assert impostor.events == []  # no authentication, no session: nothing reached it

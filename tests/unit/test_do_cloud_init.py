@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import os
 import stat
 
 import pytest
@@ -43,8 +44,7 @@ def test_host_key_file_is_gone_after_use(tmp_path, monkeypatch):
     def run(argv, **kw):
         out = real_run(argv, **kw)
         key = argv[argv.index("-f") + 1]
-        seen.append((stat.S_IMODE(__import__("os").stat(key).st_mode),
-                     stat.S_IMODE(__import__("os").stat(key.rsplit("/", 1)[0]).st_mode)))
+        seen.append((stat.S_IMODE(os.stat(key).st_mode), stat.S_IMODE(os.stat(os.path.dirname(key)).st_mode)))
         return out
     monkeypatch.setattr(cloud_init.subprocess, "run", run)
     cloud_init.host_key_pair("x")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -262,8 +263,10 @@ def ensure_firewalls(api: Api, wanted: list[dict], existing: list[dict], say) ->
     return out
 
 
-def wait_for_ssh(address: str, port: int, timeout: float = SSH_TIMEOUT) -> str | None:
-    """None once sshd answers with its banner on address:port; else the last error."""
+def wait_for_ssh(address: str, port: int, expected: list[str] = (), timeout: float = SSH_TIMEOUT) -> str | None:
+    """None once sshd answers on address:port (and, when host keys are recorded for it, proves it holds
+    one of them); else why not. Nothing is sent to the server: ssh-keyscan only runs the key exchange,
+    in which the server signs with its host key, so an impostor cannot offer our key."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
@@ -271,13 +274,32 @@ def wait_for_ssh(address: str, port: int, timeout: float = SSH_TIMEOUT) -> str |
             with socket.create_connection((address, port), timeout=3) as sock:
                 sock.settimeout(5)
                 banner = sock.recv(64)
-                if banner.startswith(b"SSH-"):
-                    return None
+            if not banner.startswith(b"SSH-"):
                 last = f"unexpected banner {banner[:20]!r}"
+            elif not expected:
+                return None
+            else:
+                offered = _scan_host_keys(address, port)
+                if set(offered) & set(expected):
+                    return None
+                if offered:
+                    return (f"host key mismatch on {address}:{port}: expected {known_hosts.fingerprint(expected[0])}, "
+                            f"offered {', '.join(known_hosts.fingerprint(k) for k in offered)}; nothing was sent to it. "
+                            "If the droplet was rebuilt on purpose, remove its old key from the known_hosts file "
+                            f"(ssh-keygen -R '{known_hosts.host_pattern(address, port)}' -f <file>) and re-run")
+                last = "no host key offered yet"
         except OSError as exc:
             last = str(exc)
         time.sleep(min(POLL_SECONDS, 1.0))
     return f"SSH on {address}:{port} not ready after {timeout:.0f} s: {last}"
+
+
+def _scan_host_keys(address: str, port: int) -> list[str]:
+    """"type base64" of every host key the server proves it holds (empty when it is not ready)."""
+    proc = subprocess.run(["ssh-keyscan", "-T", "5", "-p", str(port), address], capture_output=True, text=True,
+                          timeout=60)
+    return [" ".join(line.split()[1:3]) for line in proc.stdout.splitlines()
+            if line.strip() and not line.startswith("#") and len(line.split()) >= 3]
 
 
 def destroy_droplets(api: Api, droplets: list[dict], say) -> dict[str, str]:
