@@ -67,7 +67,7 @@ Examples:
 @click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
               help="Wait up to SECONDS for another run on this environment to finish.")
 @click.option("--prune", is_flag=True, help="Also delete orphans: hosts tagged for this environment but no "
-              "longer declared (asks first unless --yes; digitalocean).")
+              "longer declared, and their volumes (asks first unless --yes; digitalocean).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --prune deletes anything.")
 @click.option("--keep-volumes", is_flag=True, help="With --prune: keep the pruned hosts' volumes.")
 @global_options
@@ -187,7 +187,10 @@ def _up_data(ctx, s, result, configure) -> dict:
 
 def _describe_up(d: dict) -> str:
     lines = []
+    failed = sum(1 for h in d["hosts"] if h["action"] == "failed")
     verb = "dry run" if d["dry_run"] else ("changed" if d["changed"] else "no changes: every host is ready")
+    if failed and not d["dry_run"]:
+        verb = f"{'changed; ' if d['changed'] else ''}{failed} host{'s' if failed > 1 else ''} failed"
     lines.append(f"Environment {d['environment']} ({d['driver']}): {verb}")
     for h in d["hosts"]:
         c = h.get("configure")

@@ -310,7 +310,8 @@ def test_impostor_on_a_droplets_address_is_refused_before_anything_is_sent(do, t
     do.cli("infra", "up", "--no-roles")
     genuine = do.emulator.sshd("shop-prod-app-1").public_key
     impostor = do.emulator.impostor("shop-prod-app-1")  # another key, accepts any client
-    _, err = do.cli("infra", "up", "--no-roles", expect=10)
+    out, err = do.cli("infra", "up", "--no-roles", expect=10)
+    assert "every host is ready" not in out and "1 host failed" in out
     from stagecraft.known_hosts import fingerprint
     assert "app-1" in err and "host key mismatch" in err
     assert fingerprint(genuine) in err and fingerprint(impostor.public_key) in err
