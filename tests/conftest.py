@@ -18,7 +18,7 @@ EXAMPLES = ROOT / "examples"
 def _isolated_state(tmp_path, monkeypatch):
     """Every test gets its own state dir and no STAGECRAFT_* settings leaking from the caller."""
     for name in list(os.environ):
-        if name.startswith("STAGECRAFT_"):
+        if name.startswith("STAGECRAFT_") and name != "STAGECRAFT_DO_OPENAPI":  # where the test spec lives
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STAGECRAFT_STATE_DIR", str(tmp_path / "state"))
 

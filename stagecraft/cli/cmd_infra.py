@@ -67,10 +67,12 @@ Examples:
 @click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
               help="Wait up to SECONDS for another run on this environment to finish.")
 @click.option("--prune", is_flag=True, help="Also delete orphans: hosts tagged for this environment but no "
-              "longer declared (asks first unless --yes; digitalocean).")
+              "longer declared, and their volumes (asks first unless --yes; digitalocean).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --prune deletes anything.")
+@click.option("--keep-volumes", is_flag=True, help="With --prune: keep the pruned hosts' volumes.")
 @global_options
-def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float, prune: bool, yes: bool):
+def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float, prune: bool, yes: bool,
+       keep_volumes: bool):
     from ..commands.infra_vars import playbook_envvars, validate_limit
     from ..runner.recorder import recorded_release
 
@@ -81,6 +83,8 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
     extra = {}
     if prune:
         extra["prune"] = _confirm_prune(ctx, driver, yes) and not s.dry_run
+        if keep_volumes:
+            extra["keep_volumes"] = True
     if s.dry_run:
         result = driver.provision(ctx.driver_context(), output.info, dry_run=True)
         configure = None
@@ -175,6 +179,7 @@ def _up_data(ctx, s, result, configure) -> dict:
                   for h in result.hosts],
         "orphans": result.orphans,
         "pruned": getattr(result, "pruned", []),
+        "pruned_volumes": getattr(result, "pruned_volumes", []),
         "firewalls": getattr(result, "firewalls", []),
         "release": None,
     }
@@ -182,7 +187,10 @@ def _up_data(ctx, s, result, configure) -> dict:
 
 def _describe_up(d: dict) -> str:
     lines = []
+    failed = sum(1 for h in d["hosts"] if h["action"] == "failed")
     verb = "dry run" if d["dry_run"] else ("changed" if d["changed"] else "no changes: every host is ready")
+    if failed and not d["dry_run"]:
+        verb = f"{'changed; ' if d['changed'] else ''}{failed} host{'s' if failed > 1 else ''} failed"
     lines.append(f"Environment {d['environment']} ({d['driver']}): {verb}")
     for h in d["hosts"]:
         c = h.get("configure")
@@ -199,6 +207,8 @@ def _describe_up(d: dict) -> str:
         lines.append(f"  {name:<14} not in stagecraft.yml (left alone; 'infra down' removes every host)")
     for name in d.get("pruned") or ():
         lines.append(f"  {name:<14} pruned (was not in stagecraft.yml)")
+    for name in d.get("pruned_volumes") or ():
+        lines.append(f"  volume {name} deleted with its pruned host")
     return "\n".join(lines)
 
 
@@ -305,8 +315,9 @@ def _plan_from_dry_run(result) -> dict:
 
 def _describe_plan(d: dict) -> str:
     s = d["summary"]
+    off = f"{s['off']} powered off, " if s.get("off") else ""
     lines = [f"Environment {d['environment']} ({d['driver']}): {s['create']} to create, {s['keep']} to keep, "
-             f"{s['drift']} drifted, {s['orphan']} orphaned"]
+             f"{off}{s['drift']} drifted, {s['orphan']} orphaned"]
     for h in d["hosts"]:
         lines.append(f"  {h['action']:<7} {h['host']:<14} {h.get('address') or '-':<16} {', '.join(h['roles'])}")
         for key, diff in sorted(h["drift"].items()):
@@ -315,6 +326,10 @@ def _describe_plan(d: dict) -> str:
             lines.append(f"          volume {vol}: to create")
         if h["action"] == "orphan":
             lines.append("          not in stagecraft.yml ('infra up --prune' deletes it)")
+        for vol in h.get("prune_volumes") or ():
+            lines.append(f"          volume {vol}: deleted by --prune (unless --keep-volumes)")
+        if h["action"] == "off":
+            lines.append(f"          {h.get('status') or 'off'}: 'infra up' powers it on")
     for fw in d["firewalls"]:
         lines.append(f"  firewall {fw['name']}: {fw['action']}")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from ..drivers import HostFacts
+from ..known_hosts import known_hosts_path
 
 
 def group_name(prefix: str, name: str) -> str:
@@ -95,7 +96,7 @@ def _read_ca(path: Path) -> str:
 def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_dir: Path,
               peer_addresses: list[str] = ()) -> dict:
     base_dir = Path(config.base_dir).resolve()
-    known_hosts = state_dir / "known_hosts" / env.name
+    known_hosts = known_hosts_path(state_dir, env.name)
     out = _connection_vars(host, facts, defaults, base_dir, known_hosts)
     out["stagecraft_host"] = host.name
     out["stagecraft_roles"] = list(host.roles)

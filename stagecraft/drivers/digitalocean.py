@@ -6,6 +6,7 @@ Same module interface as the local driver (discover/connection_defaults/provisio
 
 from __future__ import annotations
 
+from .. import known_hosts
 from ..errors import PartialFailure, UserError
 from . import DriverContext, HostFacts
 
@@ -27,6 +28,11 @@ def _api(ctx: DriverContext, say=lambda msg: None):
 
 def _read(ctx: DriverContext, api):
     plan, executor, _ = _modules()
+    gpu = plan.gpu_sizes(ctx.config, ctx.environment)
+    if gpu:
+        raise UserError(f"{gpu[0]}: GPU sizes (gpu-*) are not supported: DigitalOcean does not return GPU "
+                        "droplets in lists filtered by tag, so Stagecraft could not find them again",
+                        hint="choose a non-GPU size")
     wanted_fw = plan.firewall_bodies(ctx.config, ctx.environment) if ctx.config.digitalocean.firewall_enabled else []
     all_fw_names = {plan.firewall_name(ctx.config.project.name, ctx.environment.name, public=x) for x in (False, True)}
     actual = executor.read_actual(api, ctx.config.project.name, ctx.environment.name, all_fw_names)
@@ -59,14 +65,25 @@ def connection_defaults(ctx: DriverContext) -> dict:
     return {}
 
 
-def provision(ctx: DriverContext, say, *, dry_run: bool = False, prune: bool = False):
-    """Create missing droplets (multi-create), volumes and firewalls; wait for active, IPv4 and SSH.
+def known_hosts_paths(ctx: DriverContext) -> dict:
+    """host -> the known_hosts file its generated host key is recorded in."""
+    return {h.name: known_hosts.known_hosts_path(ctx.state_dir, ctx.environment.name, h.ssh.known_hosts)
+            for h in ctx.environment.hosts}
 
-    Never deletes unless prune=True (the CLI confirms first); drift is reported, never changed.
+
+def provision(ctx: DriverContext, say, *, dry_run: bool = False, prune: bool = False, keep_volumes: bool = False):
+    """Create missing droplets (each with a generated host key), power on stopped ones, create volumes and
+    firewalls; wait for active, IPv4 and SSH.
+
+    Never deletes unless prune=True (the CLI confirms first; the orphans' volumes go too unless
+    keep_volumes); drift is reported, never changed.
     """
     plan_mod, executor, _ = _modules()
+    from ..providers.digitalocean import cloud_init
+
     do = ctx.config.digitalocean
     project, env = ctx.config.project.name, ctx.environment.name
+    user_file = cloud_init.read_user_file(ctx.config.base_dir, do.user_data)  # a bad file stops before any change
     api = _api(ctx, say)
     desired, actual, wanted_fw, planned = _read(ctx, api)
     key_ids = executor.resolve_ssh_keys(api, do.ssh_keys)
@@ -74,40 +91,63 @@ def provision(ctx: DriverContext, say, *, dry_run: bool = False, prune: bool = F
     for item in planned.items:
         if item.action == "orphan":
             continue
-        action = {"create": "would-create" if dry_run else "created", "keep": "unchanged"}.get(item.action, item.action)
+        action = {"create": "would-create" if dry_run else "created", "keep": "unchanged",
+                  "off": "would-start" if dry_run else "started"}.get(item.action, item.action)
         outcomes[item.host] = executor.HostOutcome(item.host, item.roles, action, item.address, item.name,
                                                    drift=item.drift)
-    result = executor.ProvisionResult(orphans=[i.name for i in planned.by_action("orphan")])
+    orphans = planned.by_action("orphan")
+    result = executor.ProvisionResult(orphans=[i.name for i in orphans])
     if dry_run:
         result.hosts = list(outcomes.values())
         result.firewalls = planned.firewalls
         result.created_volumes = [v for i in planned.items for v in i.volumes]
         return result
-    executor.create_droplets(api, plan_mod.create_batches(planned.items, desired), key_ids, do,
-                            project, env, say, outcomes)
+    host_keys = executor.create_droplets(api, desired, planned.items, key_ids, do, user_file, project, env, say,
+                                         outcomes)
+    executor.power_on(api, planned.items, say, outcomes)
     waiting = {d.host: d.name for d in desired if outcomes[d.host].action != "failed"}
     ready = executor.wait_active(api, project, env, waiting, say, outcomes)
     for host, droplet in ready.items():
         outcomes[host].address = plan_mod.public_ipv4(droplet)
+    ports = {h.name: h.ssh.port for h in ctx.environment.hosts}
+    kh_paths = known_hosts_paths(ctx)
+    executor.record_host_keys(host_keys, outcomes, kh_paths, ports)  # before the first contact
     result.created_volumes = executor.ensure_volumes(api, desired, ready, actual.volumes, project, env, say, outcomes)
     if wanted_fw:
         result.firewalls = executor.ensure_firewalls(api, wanted_fw, actual.firewalls, say)
-    ports = {h.name: h.ssh.port for h in ctx.environment.hosts}
     for host, outcome in outcomes.items():
         if outcome.action == "failed" or not outcome.address:
             continue
         say(f"waiting for SSH on {host} ({outcome.address})")
-        error = executor.wait_for_ssh(outcome.address, ports[host])
+        recorded = known_hosts.lookup(kh_paths[host], outcome.address, ports[host])
+        error = executor.wait_for_ssh(outcome.address, ports[host], recorded)
         if error:
             outcome.action, outcome.error = "failed", error
         else:
             outcome.ssh = f"ssh -p {ports[host]} {ctx.environment.host(host).ssh.user}@{outcome.address}"
-    if prune and planned.by_action("orphan"):
-        orphans = [d for d in actual.droplets if d["name"] in set(result.orphans)]
-        errors = executor.destroy_droplets(api, orphans, say)
-        result.pruned = [d["name"] for d in orphans if d["name"] not in errors]
+    if prune and orphans:
+        droplets = [d for d in actual.droplets if d["name"] in set(result.orphans)]
+        errors = executor.destroy_droplets(api, droplets, say)
+        result.pruned = [d["name"] for d in droplets if d["name"] not in errors]
+        result.orphans = [n for n in result.orphans if n not in result.pruned]
+        gone = [d for d in droplets if d["name"] in result.pruned]
+        _forget_host_keys(ctx, gone)
+        if not keep_volumes:
+            volumes = [v for v in actual.volumes if any(plan_mod.volume_of(v, d) for d in gone)]
+            errors = executor.delete_volumes(api, volumes, say)
+            result.pruned_volumes = sorted(v["name"] for v in volumes if v["name"] not in errors)
     result.hosts = [outcomes[d.host] for d in desired]
     return result
+
+
+def _forget_host_keys(ctx: DriverContext, droplets: list[dict]) -> None:
+    """A deleted droplet's address may go to someone else's server: its recorded keys must not stay trusted."""
+    plan_mod, _, _ = _modules()
+    ports = {h.ssh.port for h in ctx.environment.hosts} | {22}
+    for path in set(known_hosts_paths(ctx).values()):
+        for address in filter(None, map(plan_mod.public_ipv4, droplets)):
+            for port in ports:
+                known_hosts.forget(path, address, port)
 
 
 def destroy(ctx: DriverContext, say, *, keep_volumes: bool = False, dry_run: bool = False) -> dict:
@@ -124,7 +164,7 @@ def destroy(ctx: DriverContext, say, *, keep_volumes: bool = False, dry_run: boo
     executor.delete_firewalls(api, actual.firewalls, say)
     if not keep_volumes:
         errors.update(executor.delete_volumes(api, actual.volumes, say))
-    (ctx.state_dir / "known_hosts" / ctx.environment.name).unlink(missing_ok=True)
+    known_hosts.known_hosts_path(ctx.state_dir, ctx.environment.name).unlink(missing_ok=True)  # never a user-managed file
     if errors:
         raise PartialFailure("could not remove: " + "; ".join(f"{n}: {e}" for n, e in sorted(errors.items()))
                              + "\nre-run 'infra down' to retry")

@@ -28,10 +28,22 @@ def spec_dir() -> Path | None:
     return None
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. PyYAML's 1.1 rules turn the droplet status enum's `off` (and
+    yes/no/on) into booleans, which then rejects every valid response of a powered-off droplet."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                    list("tTfF"))
+
+
 @lru_cache(maxsize=None)
 def _load(path: str):
     with open(path) as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _pointer(doc, fragment: str):
@@ -94,7 +106,9 @@ class Spec:
         if not found:
             return None
         op, base = found
-        resp = (op.get("responses") or {}).get(str(status))
+        responses = op.get("responses") or {}
+        # `default` describes every status the operation does not list (the spec's error shape).
+        resp = responses.get(str(status), responses.get("default"))
         if resp is None:
             return None
         resp = _inline(resp, Path(base))
@@ -102,7 +116,8 @@ class Spec:
 
     def documented(self, method: str, path: str, status: int) -> bool:
         found = self.operation(method, self.template(path) or "")
-        return bool(found) and str(status) in (found[0].get("responses") or {})
+        responses = (found[0].get("responses") or {}) if found else {}
+        return str(status) in responses or "default" in responses
 
 
 def errors(schema: dict | None, instance) -> list[str]:

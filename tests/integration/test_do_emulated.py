@@ -42,6 +42,10 @@ def do(tmp_path, monkeypatch, run_cli):
 
     class Ctx:
         emulator = emu
+        state = tmp_path / "state"
+
+        def address(self, droplet):
+            return next(d["networks"]["v4"][0]["ip_address"] for d in emu.droplets.values() if d["name"] == droplet)
 
         def write(self, hosts, **extra):
             (tmp_path / "stagecraft.yml").write_text(_config(hosts, ssh_port=emu.ssh_port, **extra))
@@ -69,15 +73,15 @@ THREE = {"app-1": (["app"], {}), "app-2": (["app"], {}), "gw-1": (["gateway"], {
 def test_provision_idempotent_drift_down(do):
     do.write(THREE, volumes=[{"name": "data", "size_gb": 10, "mount": "/srv/data", "roles": ["app"]}])
     plan = do.json("infra", "plan")
-    assert plan["summary"] == {"create": 3, "keep": 0, "drift": 0, "orphan": 0}
+    assert plan["summary"] == {"create": 3, "keep": 0, "off": 0, "drift": 0, "orphan": 0}
     assert do.emulator.droplets == {}  # plan is read-only
 
     up = do.json("infra", "up", "--no-roles")
     assert {h["name"]: h["action"] for h in up["hosts"]} == {"app-1": "created", "app-2": "created", "gw-1": "created"}
     assert all(h["address"].startswith("127.0.0.") for h in up["hosts"])
     creates = [r for r in do.emulator.requests if r["method"] == "POST" and r["path"] == "/v2/droplets"]
-    # app-1 and app-2 share size/region/tags: one multi-create; gw-1 has the public tag: its own request.
-    assert sorted(len(r["body"].get("names") or [r["body"]["name"]]) for r in creates) == [1, 2]
+    # One request per droplet: each carries its own SSH host key pair in its user data.
+    assert sorted(r["body"]["name"] for r in creates) == ["shop-prod-app-1", "shop-prod-app-2", "shop-prod-gw-1"]
     tags = {d["name"]: set(d["tags"]) for d in do.emulator.droplets.values()}
     assert {"stagecraft", "stagecraft-env-prod", "stagecraft-role-gateway"} <= tags["shop-prod-gw-1"]
     assert {"stagecraft-role-app"} <= tags["shop-prod-app-1"]
@@ -123,13 +127,14 @@ def test_provision_idempotent_drift_down(do):
     assert "--yes" in err
     pruned = do.json("infra", "up", "--no-roles", "--prune", "--yes")
     assert pruned["pruned"] == ["shop-prod-app-2"] and len(do.emulator.droplets) == 2
+    assert pruned["pruned_volumes"] == ["shop-prod-app-2-data"]
 
     # down: confirmation needed, then droplets, firewalls and volumes go (or volumes stay with --keep-volumes).
     _, err = do.cli("infra", "down", expect=1)
     assert "--yes" in err
     down = do.json("infra", "down", "--yes", "--keep-volumes")
-    assert down["hosts"] == ["shop-prod-app-1", "shop-prod-gw-1"] and len(down["kept_volumes"]) == 2
-    assert do.emulator.droplets == {} and do.emulator.firewalls == {} and len(do.emulator.volumes) == 2
+    assert down["hosts"] == ["shop-prod-app-1", "shop-prod-gw-1"] and down["kept_volumes"] == ["shop-prod-app-1-data"]
+    assert do.emulator.droplets == {} and do.emulator.firewalls == {} and len(do.emulator.volumes) == 1
     do.cli("infra", "down", "--yes")
     assert do.emulator.volumes == {}
 
@@ -140,7 +145,7 @@ def test_survives_429_and_500(do):
     do.emulator.inject("POST", r"^/v2/droplets$", 500, times=1)
     do.emulator.inject("GET", r"^/v2/account/keys$", 500, times=1)
     out, _ = do.cli("infra", "up", "--no-roles")
-    assert "rate limit" in out and "500 on create droplets" in out
+    assert "rate limit" in out and "create droplet shop-prod-app-1: 500" in out and "checking whether it exists" in out
     assert [d["name"] for d in do.emulator.droplets.values()] == ["shop-prod-app-1"]
 
 
@@ -185,3 +190,130 @@ def test_emulator_rejects_bodies_the_spec_rejects():
         assert emu.violations and emu.droplets == {}
     finally:
         emu.close()
+
+
+def _requests(do, method, path):
+    return [r for r in do.emulator.requests if r["method"] == method and r["path"] == path]
+
+
+def test_user_data_file_is_sent_with_the_droplets_host_key(do, tmp_path):
+    import email
+
+    (tmp_path / "cloud-init.yml").write_text("#cloud-config\nruncmd:\n  - touch /etc/from-user-data\n")
+    do.write({"app-1": (["app"], {}), "app-2": (["app"], {})}, user_data="cloud-init.yml")
+    do.cli("infra", "up", "--no-roles")
+    known = (tmp_path / "state" / "known_hosts" / "prod").read_text().splitlines()
+    host_keys = {}
+    for name in ("shop-prod-app-1", "shop-prod-app-2"):
+        # The file's contents (not its path) reach cloud-init, beside the host key part.
+        msg = email.message_from_string(do.emulator.user_data(name))
+        user_parts = [t for t in msg.walk() if "from-user-data" in (t.get_payload(decode=True) or b"").decode()]
+        assert len(user_parts) == 1
+        ours = yaml.safe_load(next(p for p in msg.walk() if not p.is_multipart()
+                                   and "ssh_keys" in p.get_payload(decode=True).decode()).get_payload(decode=True))
+        assert ours["ssh_keys"]["ed25519_private"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+        host_keys[name] = ours["ssh_keys"]["ed25519_public"].split()[1]
+    assert host_keys["shop-prod-app-1"] != host_keys["shop-prod-app-2"]  # one key pair per droplet
+    addresses = {d["name"]: d["networks"]["v4"][0]["ip_address"] for d in do.emulator.droplets.values()}
+    for name, key in host_keys.items():
+        assert f"[{addresses[name]}]:{do.emulator.ssh_port} ssh-ed25519 {key}" in known
+    for f in (tmp_path / "state").rglob("*"):  # the private host keys never reach the state dir
+        if f.is_file():
+            assert b"PRIVATE KEY" not in f.read_bytes(), f
+
+
+def test_user_data_file_missing_or_too_large(do, tmp_path):
+    do.write({"app-1": (["app"], {})}, user_data="nope.yml")
+    _, err = do.cli("infra", "up", "--no-roles", expect=1)
+    assert "cloud.digitalocean.user_data" in err and "nope.yml" in err
+    (tmp_path / "big.sh").write_text("#!/bin/sh\n" + "# padding\n" * 7000)
+    do.write({"app-1": (["app"], {})}, user_data="big.sh")
+    _, err = do.cli("infra", "up", "--no-roles", expect=1)
+    assert "cloud.digitalocean.user_data" in err and "64 KiB" in err
+    assert do.emulator.droplets == {}
+
+
+def test_lost_answers_after_creates_are_retried_without_double_create(do):
+    do.write({"app-1": (["app"], {}), "gw-1": (["gateway"], {})},
+             volumes=[{"name": "data", "size_gb": 10, "mount": "/srv/data", "roles": ["app"]}])
+    # Each create takes effect, then the connection drops or a 500 comes back.
+    do.emulator.inject("POST", r"^/v2/droplets$", "reset", after=True)
+    do.emulator.inject("POST", r"^/v2/droplets$", 500, after=True)
+    do.emulator.inject("POST", r"^/v2/volumes$", "reset", after=True)
+    do.emulator.inject("POST", r"^/v2/firewalls$", 500, after=True)
+    do.emulator.inject("POST", r"^/v2/firewalls$", "reset", after=True)
+    do.emulator.inject("GET", r"^/v2/firewalls$", "reset")
+    do.cli("infra", "up", "--no-roles")
+    assert sorted(d["name"] for d in do.emulator.droplets.values()) == ["shop-prod-app-1", "shop-prod-gw-1"]
+    assert [v["name"] for v in do.emulator.volumes.values()] == ["shop-prod-app-1-data"]
+    assert sorted(f["name"] for f in do.emulator.firewalls.values()) == ["stagecraft-shop-prod",
+                                                                         "stagecraft-shop-prod-public"]
+    assert all(v["droplet_ids"] for v in do.emulator.volumes.values())
+
+
+def test_powered_off_droplet_is_shown_and_powered_on(do):
+    do.write({"app-1": (["app"], {})})
+    do.cli("infra", "up", "--no-roles")
+    do.emulator.power_off("shop-prod-app-1")
+    plan = do.json("infra", "plan")
+    assert [(h["host"], h["action"]) for h in plan["hosts"]] == [("app-1", "off")]
+    assert plan["summary"]["off"] == 1
+    assert do.json("infra", "status")["hosts"][0]["state"] == "off"
+    out, _ = do.cli("infra", "up", "--no-roles")
+    assert "every host is ready" not in out and "powering on" in out
+    assert [r["body"]["type"] for r in do.emulator.requests if r["path"].endswith("/actions")
+            and r["method"] == "POST" and r["path"].startswith("/v2/droplets/")] == ["power_on"]
+    assert [d["status"] for d in do.emulator.droplets.values()] == ["active"]
+    assert do.json("infra", "plan")["hosts"][0]["action"] == "keep"
+
+
+def test_prune_removes_the_pruned_hosts_volumes(do):
+    vol = {"name": "data", "size_gb": 10, "mount": "/srv/data", "roles": ["app"]}
+    do.write({"app-1": (["app"], {}), "app-2": (["app"], {}), "app-3": (["app"], {})}, volumes=[vol])
+    do.cli("infra", "up", "--no-roles")
+    do.write({"app-1": (["app"], {})}, volumes=[vol])
+    plan = do.json("infra", "plan")
+    assert {h["host"]: h["prune_volumes"] for h in plan["hosts"] if h["action"] == "orphan"} == {
+        "shop-prod-app-2": ["shop-prod-app-2-data"], "shop-prod-app-3": ["shop-prod-app-3-data"]}
+    text, _ = do.cli("infra", "plan")
+    assert "volume shop-prod-app-2-data: deleted by --prune" in text
+    do.write({"app-1": (["app"], {}), "app-3": (["app"], {})}, volumes=[vol])
+    out, _ = do.cli("infra", "up", "--no-roles", "--prune", "--yes", "--keep-volumes")
+    assert "shop-prod-app-2" in out and "left alone" not in out
+    assert sorted(v["name"] for v in do.emulator.volumes.values()) == [
+        "shop-prod-app-1-data", "shop-prod-app-2-data", "shop-prod-app-3-data"]
+    do.write({"app-1": (["app"], {})}, volumes=[vol])
+    pruned = do.json("infra", "up", "--no-roles", "--prune", "--yes")
+    assert pruned["pruned"] == ["shop-prod-app-3"] and pruned["pruned_volumes"] == ["shop-prod-app-3-data"]
+    # The pruned droplets' host keys are no longer trusted (their addresses may be reused).
+    known = (do.state / "known_hosts" / "prod").read_text()
+    assert len(known.splitlines()) == 1 and known.startswith(f"[{do.address('shop-prod-app-1')}]:")
+    assert sorted(v["name"] for v in do.emulator.volumes.values()) == ["shop-prod-app-1-data", "shop-prod-app-2-data"]
+
+
+def test_rate_limit_wait_is_printed_as_waited(do):
+    do.write({"app-1": (["app"], {})})
+    do.emulator.inject("GET", r"^/v2/account/keys$", 429, reset_in=0)
+    out, _ = do.cli("infra", "up", "--no-roles")
+    assert "waiting 0.5 s" in out and "waiting 0 s" not in out
+
+
+def test_gpu_sizes_are_refused(do):
+    do.write({"app-1": (["app"], {"size": "gpu-h100x1-80gb"})})
+    _, err = do.cli("infra", "up", "--no-roles", expect=1)
+    assert "environments.prod.hosts.app-1.size" in err and "GPU" in err
+    assert do.emulator.droplets == {}
+
+
+def test_impostor_on_a_droplets_address_is_refused_before_anything_is_sent(do, tmp_path):
+    do.write({"app-1": (["app"], {}), "app-2": (["app"], {})})
+    do.cli("infra", "up", "--no-roles")
+    genuine = do.emulator.sshd("shop-prod-app-1").public_key
+    impostor = do.emulator.impostor("shop-prod-app-1")  # another key, accepts any client
+    out, err = do.cli("infra", "up", "--no-roles", expect=10)
+    assert "every host is ready" not in out and "1 host failed" in out
+    from stagecraft.known_hosts import fingerprint
+    assert "app-1" in err and "host key mismatch" in err
+    assert fingerprint(genuine) in err and fingerprint(impostor.public_key) in err
+    assert "ssh-keygen -R" in err
+    assert impostor.events == []  # no authentication, no session: nothing reached it

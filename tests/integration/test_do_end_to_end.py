@@ -17,7 +17,7 @@ import yaml
 
 from stagecraft.commands import local_hosts as cmd
 from stagecraft.drivers import docker_cli
-from stagecraft.testing.do_emulator import Emulator
+from stagecraft.testing.do_emulator import Emulator, cloud_config_host_keys
 from tests.hosts import ROOT
 
 pytestmark = pytest.mark.hosts
@@ -37,13 +37,22 @@ class Backing:
         self.lock = threading.Lock()
         docker_cli.docker(*cmd.network_create_argv(project, self.env)[1:])
 
-    def start(self, name: str, public_keys: list[str]) -> str:
+    def start(self, name: str, public_keys: list[str], user_data: str | None) -> str:
+        container = cmd.container_name(self.project, self.env, name)
         with self.lock:
             for volume in cmd.volume_names(self.project, self.env, name).values():
                 docker_cli.docker(*cmd.volume_create_argv(self.project, self.env, name, volume)[1:])
             docker_cli.docker(*cmd.run_argv(self.project, self.env, name, [], self.image, public_keys[0],
                                             tun=os.path.exists("/dev/net/tun"))[1:])
-        info = docker_cli.inspect(cmd.container_name(self.project, self.env, name))[0]
+        host_keys = cloud_config_host_keys(user_data)
+        if host_keys:  # as cloud-init does: the given host key only, then sshd reloads
+            subprocess.run(["docker", "exec", "-i", "-e", f"PUB={host_keys['ed25519_public']}", container, "sh", "-c",
+                            "while [ ! -s /run/sshd.pid ]; do sleep 0.1; done; umask 077; "
+                            "cat > /etc/ssh/ssh_host_ed25519_key; echo \"$PUB\" > /etc/ssh/ssh_host_ed25519_key.pub; "
+                            "rm -f /etc/ssh/ssh_host_rsa_key* /etc/ssh/ssh_host_ecdsa_key*; "
+                            "kill -HUP \"$(cat /run/sshd.pid)\""],
+                           input=host_keys["ed25519_private"], text=True, check=True, timeout=120)
+        info = docker_cli.inspect(container)[0]
         return info["NetworkSettings"]["Networks"][cmd.network_name(self.project, self.env)]["IPAddress"]
 
     def stop(self, name: str) -> None:
@@ -91,9 +100,12 @@ def test_droplets_bootstrap_and_deploy(local_hosts, tmp_path):
         assert all(h["configure"]["failed"] == 0 and h["configure"]["unreachable"] == 0 for h in up["hosts"])
         addresses = {h["name"]: h["address"] for h in up["hosts"]}
 
-        # Real SSH into the droplet's backing host: the bootstrap role installed Docker with Compose v2.
-        ssh = ["ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-               "-o", "UserKnownHostsFile=/dev/null", f"root@{addresses['app-1']}", "docker compose version"]
+        # Real SSH into the droplet's backing host, checked strictly against the host key Stagecraft generated
+        # and recorded before the first contact: the bootstrap role installed Docker with Compose v2.
+        known_hosts = work / ".stagecraft" / "known_hosts" / "do"
+        assert len(known_hosts.read_text().splitlines()) == 2 and oct(known_hosts.stat().st_mode)[-3:] == "600"
+        ssh = ["ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+               "-o", f"UserKnownHostsFile={known_hosts}", f"root@{addresses['app-1']}", "docker compose version"]
         assert "Docker Compose version" in subprocess.run(ssh, capture_output=True, text=True, timeout=120).stdout
 
         again = json.loads(cli("infra", "up", "-o", "json").stdout)

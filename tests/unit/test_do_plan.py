@@ -51,7 +51,7 @@ def test_plan_create_keep_drift_orphan():
     drifted = next(i for i in result.items if i.host == "app-2")
     assert drifted.drift == {"size": {"declared": "s-1vcpu-1gb", "actual": "s-2vcpu-4gb"},
                              "region": {"declared": "fra1", "actual": "ams3"}}
-    assert result.to_dict()["summary"] == {"create": 1, "keep": 1, "drift": 1, "orphan": 1}
+    assert result.to_dict()["summary"] == {"create": 1, "keep": 1, "off": 0, "drift": 1, "orphan": 1}
     assert next(i for i in result.items if i.action == "orphan").roles == ["app"]
 
 
@@ -61,15 +61,39 @@ def test_ownership_needs_project_and_env_tags():
     assert not p.owned(_droplet("x"), "shop", "staging")
 
 
-def test_multi_create_batches_of_ten():
-    hosts = {f"app-{i}": {"roles": ["app"]} for i in range(12)}
-    hosts["gw-1"] = {"roles": ["gateway"]}
-    config, env = _config(hosts)
+def test_create_body_one_droplet_with_its_user_data():
+    config, env = _config({"app-1": {"roles": ["app"]}})
+    body = p.create_body(p.desired_droplets(config, env)[0], [1], vpc_uuid="v", user_data="#cloud-config\n")
+    assert body["name"] == "shop-prod-app-1" and "names" not in body and body["vpc_uuid"] == "v"
+    assert body["user_data"] == "#cloud-config\n"
+
+
+def test_off_and_archived_droplets_are_planned_off():
+    config, env = _config({"app-1": {"roles": ["app"]}, "app-2": {"roles": ["app"]}})
     desired = p.desired_droplets(config, env)
-    batches = p.create_batches(p.plan(desired, [], [], [], []).items, desired)
-    assert sorted(len(b) for b in batches) == [1, 2, 10]
-    body = p.create_body(batches[0], [1], vpc_uuid="v", user_data=None)
-    assert "names" in body and "name" not in body and body["vpc_uuid"] == "v" and "user_data" not in body
+    off, archived = _droplet("shop-prod-app-1"), _droplet("shop-prod-app-2")
+    off["status"], archived["status"] = "off", "archive"
+    result = p.plan(desired, [off, archived], [], [], [])
+    assert [(i.action, i.status) for i in result.items] == [("off", "off"), ("off", "archive")]
+    assert result.changes
+
+
+def test_all_port_firewall_rules_compare_canonically():
+    config, env = _config({"app-1": {"roles": ["app"]}})
+    want = p.firewall_bodies(config, env)[0]
+    # As the API answers: all-port rules read back as "0".
+    have = {**want, "inbound_rules": [{**r, "ports": "0"} if r["ports"] == "1-65535" else r
+                                      for r in want["inbound_rules"]],
+            "outbound_rules": [{**r, "ports": "0"} for r in want["outbound_rules"]]}
+    assert p.same_firewall(want, have)
+    assert not p.same_firewall(want, {**have, "outbound_rules": [{**r, "ports": "80"} for r in want["outbound_rules"]]})
+
+
+def test_gpu_sizes_are_named():
+    config, env = _config({"app-1": {"roles": ["app"], "size": "gpu-h100x1-80gb"}, "app-2": {"roles": ["app"]}})
+    assert p.gpu_sizes(config, env) == ["environments.prod.hosts.app-1.size"]
+    config, env = _config({"app-1": {"roles": ["app"]}}, size="gpu-h100x1-80gb")
+    assert p.gpu_sizes(config, env) == ["cloud.digitalocean.size"]
 
 
 def test_firewall_mirrors_policy():
@@ -107,9 +131,8 @@ def test_bodies_validate_against_official_spec():
     config, env = _config({"app-1": {"roles": ["app"]}, "app-2": {"roles": ["app"]}, "gw-1": {"roles": ["gateway"]}},
                           network={"provider": "tailscale", "tailscale": {"auth_key_env": "TS_KEY"}},
                           user_data="#cloud-config\n", vpc_uuid="760e09ef-dc84-11e8-981e-3cfdfeaae000")
-    desired = p.desired_droplets(config, env)
-    for batch in p.create_batches(p.plan(desired, [], [], [], []).items, desired):
-        body = p.create_body(batch, [512190], vpc_uuid=config.digitalocean.vpc_uuid, user_data="#cloud-config\n")
+    for droplet in p.desired_droplets(config, env):
+        body = p.create_body(droplet, [512190], vpc_uuid=config.digitalocean.vpc_uuid, user_data="#cloud-config\n")
         assert do_spec.errors(spec.request_schema("POST", "/v2/droplets"), body) == []
     for fw in p.firewall_bodies(config, env):
         assert do_spec.errors(spec.request_schema("POST", "/v2/firewalls"), fw) == []

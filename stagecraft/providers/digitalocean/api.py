@@ -1,4 +1,6 @@
-"""pydo behind one retrying call: 429 waits for `ratelimit-reset`, 5xx backs off, lists are paginated.
+"""pydo behind one retrying call: 429 waits for `ratelimit-reset`, 5xx and lost answers back off, lists
+are paginated. A create is never resent blindly (see `create_once`): its answer may be lost after it
+took effect.
 
 The token is read from the env var the config names and only ever handed to pydo's auth policy; it is
 never part of a message. pydo's own (azure-core) retries are switched off so these rules are the only ones.
@@ -40,9 +42,11 @@ def api_url() -> str:
 
 
 class ApiError(ExternalError):
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, *, transient: bool = False):
         super().__init__(message)
         self.status = status
+        # A 5xx or an answer lost after the request was sent: it may or may not have taken effect.
+        self.transient = transient or (status or 0) >= 500
 
 
 class Api:
@@ -68,7 +72,8 @@ class Api:
         self._say = say
 
     def call(self, what: str, fn, *args, retry_5xx: bool = True, **kwargs):
-        from azure.core.exceptions import HttpResponseError, ServiceRequestError
+        """retry_5xx=False for non-idempotent calls (creates): a 5xx or lost answer is raised, transient."""
+        from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
         delay = 1.0
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -79,17 +84,24 @@ class Api:
                 headers = exc.response.headers if exc.response is not None else {}
                 if attempt < MAX_ATTEMPTS and status == 429:
                     wait = _reset_wait(headers.get("ratelimit-reset"), delay)
-                    self._say(f"DigitalOcean rate limit on {what}; waiting {wait:.0f} s")
+                    self._say(f"DigitalOcean rate limit on {what}; waiting {_seconds(wait)} s")
                     self._sleep(wait)
                 elif attempt < MAX_ATTEMPTS and status >= 500 and retry_5xx:
-                    self._say(f"DigitalOcean {status} on {what}; retrying in {delay:.0f} s")
+                    self._say(f"DigitalOcean {status} on {what}; retrying in {_seconds(delay)} s")
                     self._sleep(delay)
                 else:
                     raise ApiError(f"DigitalOcean API {what}: {status} {_message(exc)}", status) from None
                 delay = min(delay * 2, MAX_WAIT_SECONDS)
-            except ServiceRequestError as exc:
+            except ServiceRequestError as exc:  # nothing was sent: always safe to retry
                 if attempt >= MAX_ATTEMPTS:
                     raise ApiError(f"DigitalOcean API {what}: cannot connect ({exc.message})") from None
+                self._sleep(delay)
+                delay = min(delay * 2, MAX_WAIT_SECONDS)
+            except ServiceResponseError as exc:  # sent, but the answer was lost (reset, read failure)
+                message = f"DigitalOcean API {what}: no answer ({_first_line(exc.message)})"
+                if attempt >= MAX_ATTEMPTS or not retry_5xx:
+                    raise ApiError(message, transient=True) from None
+                self._say(f"{message}; retrying in {_seconds(delay)} s")
                 self._sleep(delay)
                 delay = min(delay * 2, MAX_WAIT_SECONDS)
         raise AssertionError("unreachable")
@@ -103,6 +115,14 @@ class Api:
             if not ((resp.get("links") or {}).get("pages") or {}).get("next"):
                 return out
             page += 1
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 1 else f"{value:.1f}"  # a 0.5 s wait is not "0 s"
+
+
+def _first_line(text) -> str:
+    return (text or "connection lost").splitlines()[0][:200]
 
 
 def _reset_wait(reset: str | None, fallback: float) -> float:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 from dataclasses import dataclass, field
 
+from ... import known_hosts
 from ...errors import UserError
+from . import cloud_init
 from . import plan as p
 from .api import Api, ApiError
 
@@ -57,7 +60,7 @@ def resolve_ssh_keys(api: Api, wanted: tuple[str, ...]) -> list[int]:
 class HostOutcome:
     name: str
     roles: list
-    action: str  # created | unchanged | drift | would-create | failed
+    action: str  # created | started | unchanged | drift | would-create | would-start | failed
     address: str | None = None
     droplet: str | None = None
     error: str | None = None
@@ -71,12 +74,14 @@ class ProvisionResult:
     hosts: list = field(default_factory=list)
     orphans: list = field(default_factory=list)
     pruned: list = field(default_factory=list)
+    pruned_volumes: list = field(default_factory=list)
     firewalls: list = field(default_factory=list)
     created_volumes: list = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return (any(h.action in ("created", "would-create") for h in self.hosts) or bool(self.pruned)
+        return (any(h.action in ("created", "would-create", "started", "would-start") for h in self.hosts)
+                or bool(self.pruned) or bool(self.pruned_volumes)
                 or bool(self.created_volumes) or any(f["action"] != "keep" for f in self.firewalls))
 
     @property
@@ -84,29 +89,71 @@ class ProvisionResult:
         return [h for h in self.hosts if h.action == "failed"]
 
 
-def create_droplets(api: Api, batches, key_ids, do, project: str, env: str, say, outcomes: dict) -> None:
+def create_once(api: Api, what: str, create, find, say):
+    """Create something unless it exists: a create whose answer was a 5xx or got lost (connection reset)
+    may have taken effect, so before each retry `find()` looks for it; a 409 means it exists too."""
+    for attempt in range(1, 4):
+        try:
+            return api.call(what, create, retry_5xx=False)
+        except ApiError as exc:
+            if not (exc.transient or exc.status == 409) or attempt == 3:
+                raise
+            say(f"{exc.message}; checking whether it exists before retrying")
+            time.sleep(POLL_SECONDS)
+            found = find()
+            if found is not None:
+                return found
+    raise AssertionError("unreachable")
+
+
+def create_droplets(api: Api, desired, items, key_ids, do, user_file, project: str, env: str, say,
+                    outcomes: dict) -> dict[str, str]:
+    """Create the missing droplets, each with its own SSH host key pair; returns host -> public host key.
+
+    The private key only lives in this function's memory and the create request (see cloud_init).
+    """
     c = api.client
-    for batch in batches:
-        for attempt in range(3):
-            say(f"creating droplet(s) {', '.join(d.name for d in batch)}")
-            body = p.create_body(batch, key_ids, vpc_uuid=do.vpc_uuid, user_data=do.user_data)
-            try:
-                # A 5xx may still have created droplets: never blindly resend a create (see below).
-                api.call("create droplets", c.droplets.create, body=body, retry_5xx=False)
-                break
-            except ApiError as exc:
-                if (exc.status or 0) >= 500 and attempt < 2:
-                    say(f"DigitalOcean {exc.status} on create droplets; checking what exists before retrying")
-                    time.sleep(POLL_SECONDS)
-                    existing = {d["name"] for d in api.list_all("list droplets", c.droplets.list, "droplets",
-                                                                tag_name=p.tag_env(env)) if p.owned(d, project, env)}
-                    batch = [d for d in batch if d.name not in existing]
-                    if not batch:
-                        break
-                    continue
-                for d in batch:
-                    outcomes[d.host].action, outcomes[d.host].error = "failed", exc.message
-                break
+    missing = {i.host for i in items if i.action == "create"}
+    host_keys = {}
+    for want in (d for d in desired if d.host in missing):
+        private, public = cloud_init.host_key_pair(f"stagecraft-{want.name}")
+        body = p.create_body(want, key_ids, vpc_uuid=do.vpc_uuid,
+                             user_data=cloud_init.user_data(user_file, private, public))
+        del private
+
+        def find(name=want.name):
+            return next((d for d in api.list_all("list droplets", c.droplets.list, "droplets",
+                                                  tag_name=p.tag_env(env))
+                         if d["name"] == name and p.owned(d, project, env)), None)
+        say(f"creating droplet {want.name}")
+        try:
+            create_once(api, f"create droplet {want.name}", lambda b=body: c.droplets.create(body=b), find, say)
+            host_keys[want.host] = public
+        except ApiError as exc:
+            outcomes[want.host].action, outcomes[want.host].error = "failed", exc.message
+        finally:
+            body.clear()
+    return host_keys
+
+
+def power_on(api: Api, items, say, outcomes: dict) -> None:
+    """Power on the declared droplets found off (or archived); wait_active then waits for them."""
+    for item in items:
+        if item.action != "off":
+            continue
+        say(f"powering on droplet {item.name} (was {item.status})")
+        try:
+            api.call(f"power on {item.name}", api.client.droplet_actions.post, item.droplet_id,
+                     body={"type": "power_on"})
+        except ApiError as exc:
+            outcomes[item.host].action, outcomes[item.host].error = "failed", exc.message
+
+
+def record_host_keys(host_keys: dict[str, str], outcomes: dict, paths: dict, ports: dict) -> None:
+    """Trust each new droplet's generated host key at its address, before the first connection."""
+    for host, public in host_keys.items():
+        if outcomes[host].address:
+            known_hosts.record(paths[host], outcomes[host].address, ports[host], public)
 
 
 def wait_active(api: Api, project: str, env: str, hosts: dict[str, str], say, outcomes: dict) -> dict[str, dict]:
@@ -164,9 +211,15 @@ def ensure_volumes(api: Api, desired, droplets: dict[str, dict], volumes: list[d
                 if have is None:
                     say(f"creating volume {vol.name} ({vol.size_gb} GB)")
                     body = {"name": vol.name, "size_gigabytes": vol.size_gb, "region": want.region,
-                            "description": f"stagecraft {project}/{env}/{want.host}",
+                            "description": p.volume_description(project, env, want.host),
                             "tags": [p.tag_base(), p.tag_project(project), p.tag_env(env)]}
-                    have = api.call("create volume", c.volumes.create, body=body)["volume"]
+
+                    def find(name=vol.name, region=want.region):
+                        return next((v for v in api.list_all("list volumes", c.volumes.list, "volumes", name=name,
+                                                             region=region) if p.owned(v, project, env)), None)
+                    made = create_once(api, f"create volume {vol.name}", lambda b=body: c.volumes.create(body=b),
+                                       find, say)
+                    have = made.get("volume", made)
                     created.append(vol.name)
                 if droplet["id"] not in (have.get("droplet_ids") or []):
                     say(f"attaching volume {vol.name} to {want.name}")
@@ -191,7 +244,15 @@ def ensure_firewalls(api: Api, wanted: list[dict], existing: list[dict], say) ->
         current = have.get(fw["name"])
         if current is None:
             say(f"creating cloud firewall {fw['name']}")
-            api.call("create firewall", c.firewalls.create, body=fw)
+
+            def find(name=fw["name"]):
+                return next((f for f in api.list_all("list firewalls", c.firewalls.list, "firewalls")
+                             if f["name"] == name), None)
+            made = create_once(api, f"create firewall {fw['name']}", lambda b=fw: c.firewalls.create(body=b),
+                               find, say)
+            made = made.get("firewall", made)
+            if not p.same_firewall(fw, made):  # found an older one by that name
+                api.call("update firewall", c.firewalls.update, made["id"], body=fw)
             out.append({"name": fw["name"], "action": "create"})
         elif not p.same_firewall(fw, current):
             say(f"updating cloud firewall {fw['name']}")
@@ -202,8 +263,10 @@ def ensure_firewalls(api: Api, wanted: list[dict], existing: list[dict], say) ->
     return out
 
 
-def wait_for_ssh(address: str, port: int, timeout: float = SSH_TIMEOUT) -> str | None:
-    """None once sshd answers with its banner on address:port; else the last error."""
+def wait_for_ssh(address: str, port: int, expected: list[str] = (), timeout: float = SSH_TIMEOUT) -> str | None:
+    """None once sshd answers on address:port (and, when host keys are recorded for it, proves it holds
+    one of them); else why not. Nothing is sent to the server: ssh-keyscan only runs the key exchange,
+    in which the server signs with its host key, so an impostor cannot offer our key."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
@@ -211,13 +274,32 @@ def wait_for_ssh(address: str, port: int, timeout: float = SSH_TIMEOUT) -> str |
             with socket.create_connection((address, port), timeout=3) as sock:
                 sock.settimeout(5)
                 banner = sock.recv(64)
-                if banner.startswith(b"SSH-"):
-                    return None
+            if not banner.startswith(b"SSH-"):
                 last = f"unexpected banner {banner[:20]!r}"
+            elif not expected:
+                return None
+            else:
+                offered = _scan_host_keys(address, port)
+                if set(offered) & set(expected):
+                    return None
+                if offered:
+                    return (f"host key mismatch on {address}:{port}: expected {known_hosts.fingerprint(expected[0])}, "
+                            f"offered {', '.join(known_hosts.fingerprint(k) for k in offered)}; nothing was sent to it. "
+                            "If the droplet was rebuilt on purpose, remove its old key from the known_hosts file "
+                            f"(ssh-keygen -R '{known_hosts.host_pattern(address, port)}' -f <file>) and re-run")
+                last = "no host key offered yet"
         except OSError as exc:
             last = str(exc)
         time.sleep(min(POLL_SECONDS, 1.0))
     return f"SSH on {address}:{port} not ready after {timeout:.0f} s: {last}"
+
+
+def _scan_host_keys(address: str, port: int) -> list[str]:
+    """"type base64" of every host key the server proves it holds (empty when it is not ready)."""
+    proc = subprocess.run(["ssh-keyscan", "-T", "5", "-p", str(port), address], capture_output=True, text=True,
+                          timeout=60)
+    return [" ".join(line.split()[1:3]) for line in proc.stdout.splitlines()
+            if line.strip() and not line.startswith("#") and len(line.split()) >= 3]
 
 
 def destroy_droplets(api: Api, droplets: list[dict], say) -> dict[str, str]:

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 MESH_UDP_PORT = 41641  # Tailscale's direct-connection port
-MULTI_CREATE_MAX = 10  # the API's limit for `names` in one create request
 
 
 def _slug(text: str) -> str:
@@ -114,6 +113,18 @@ def owned(resource: dict, project: str, env: str) -> bool:
     return {tag_base(), tag_project(project), tag_env(env)} <= tags
 
 
+def volume_of(volume: dict, droplet: dict) -> bool:
+    """The volume was made for this droplet: attached to it, or described as made for it (if detached)."""
+    if droplet["id"] in (volume.get("droplet_ids") or ()):
+        return True
+    made_for = (volume.get("description") or "").removeprefix("stagecraft ").split("/")
+    return len(made_for) == 3 and droplet_name(*made_for) == droplet["name"]
+
+
+def volume_description(project: str, env: str, host: str) -> str:
+    return f"stagecraft {project}/{env}/{host}"
+
+
 def public_ipv4(droplet: dict) -> str | None:
     for net in (droplet.get("networks") or {}).get("v4") or ():
         if net.get("type") == "public":
@@ -121,11 +132,15 @@ def public_ipv4(droplet: dict) -> str | None:
     return None
 
 
+ACTIONS = ("create", "keep", "off", "drift", "orphan")
+POWERED_OFF = ("off", "archive")  # droplet statuses `infra up` powers on
+
+
 @dataclass
 class PlanItem:
     host: str
     name: str
-    action: str  # create | keep | drift | orphan
+    action: str  # create | keep | off | drift | orphan
     roles: list
     size: str | None = None
     region: str | None = None
@@ -134,6 +149,7 @@ class PlanItem:
     address: str | None = None
     drift: dict = field(default_factory=dict)  # key -> {"declared": x, "actual": y}
     volumes: list = field(default_factory=list)  # names of volumes to create for this host
+    prune_volumes: list = field(default_factory=list)  # an orphan's volumes: `up --prune` deletes them
 
 
 @dataclass
@@ -146,12 +162,12 @@ class Plan:
 
     @property
     def changes(self) -> bool:
-        return bool(self.by_action("create")) or any(i.volumes for i in self.items) or any(
+        return bool(self.by_action("create") or self.by_action("off")) or any(i.volumes for i in self.items) or any(
             f["action"] != "keep" for f in self.firewalls)
 
     def to_dict(self) -> dict:
         return {"hosts": [i.__dict__ for i in self.items], "firewalls": self.firewalls,
-                "summary": {a: len(self.by_action(a)) for a in ("create", "keep", "drift", "orphan")}}
+                "summary": {a: len(self.by_action(a)) for a in ACTIONS}}
 
 
 def plan(desired: list[DesiredDroplet], droplets: list[dict], volumes: list[dict], firewalls: list[dict],
@@ -171,7 +187,8 @@ def plan(desired: list[DesiredDroplet], droplets: list[dict], volumes: list[dict
         actual_region = (have.get("region") or {}).get("slug")
         drift = {k: {"declared": d, "actual": a} for k, d, a in
                  (("size", want.size, actual_size), ("region", want.region, actual_region)) if d != a}
-        result.items.append(PlanItem(want.host, want.name, "drift" if drift else "keep", list(want.roles),
+        action = "drift" if drift else ("off" if have.get("status") in POWERED_OFF else "keep")
+        result.items.append(PlanItem(want.host, want.name, action, list(want.roles),
                                      actual_size, actual_region, have["id"], have.get("status"),
                                      public_ipv4(have), drift, missing_volumes))
     declared = {d.name for d in desired}
@@ -180,7 +197,8 @@ def plan(desired: list[DesiredDroplet], droplets: list[dict], volumes: list[dict
             roles = sorted(t[len("stagecraft-role-"):] for t in have.get("tags") or () if t.startswith("stagecraft-role-"))
             result.items.append(PlanItem(have["name"], have["name"], "orphan", roles,
                                          have.get("size_slug"), (have.get("region") or {}).get("slug"), have["id"],
-                                         have.get("status"), public_ipv4(have)))
+                                         have.get("status"), public_ipv4(have),
+                                         prune_volumes=sorted(v["name"] for v in volumes if volume_of(v, have))))
     existing = {f["name"]: f for f in firewalls}
     for want in wanted_firewalls:
         have = existing.get(want["name"])
@@ -192,9 +210,17 @@ def plan(desired: list[DesiredDroplet], droplets: list[dict], volumes: list[dict
     return result
 
 
+ALL_PORTS = ("0", "all", "1-65535", "")  # how an all-port rule is sent and read back (the API answers "0")
+
+
+def _ports(rule: dict) -> str:
+    ports = str(rule.get("ports", "")).strip().lower()
+    return "all" if ports in ALL_PORTS or rule.get("protocol") == "icmp" else ports
+
+
 def _rule_key(rule: dict, direction: str) -> tuple:
     where = rule.get("sources" if direction == "in" else "destinations") or {}
-    return (rule["protocol"], str(rule.get("ports", "")),
+    return (rule["protocol"], _ports(rule),
             tuple(sorted(where.get("addresses") or ())), tuple(sorted(where.get("tags") or ())))
 
 
@@ -206,35 +232,24 @@ def same_firewall(want: dict, have: dict) -> bool:
     return keys(want) == keys(have)
 
 
-def create_batches(items: list[PlanItem], desired: list[DesiredDroplet]) -> list[list[DesiredDroplet]]:
-    """Group droplets to create into multi-create requests: same size/region/image/tags, at most 10 names."""
-    wanted = {d.host: d for d in desired}
-    groups: dict[tuple, list[DesiredDroplet]] = {}
-    for item in items:
-        if item.action == "create":
-            d = wanted[item.host]
-            groups.setdefault((d.size, d.region, d.image, d.tags), []).append(d)
-    batches = []
-    for members in groups.values():
-        for i in range(0, len(members), MULTI_CREATE_MAX):
-            batches.append(members[i:i + MULTI_CREATE_MAX])
-    return batches
-
-
-def create_body(batch: list[DesiredDroplet], ssh_key_ids: list, *, vpc_uuid: str | None,
-                user_data: str | None) -> dict:
-    first = batch[0]
-    body: dict = {"size": first.size, "region": first.region, "image": first.image,
-                  "ssh_keys": list(ssh_key_ids), "tags": list(first.tags), "monitoring": True}
-    if len(batch) == 1:
-        body["name"] = first.name
-    else:
-        body["names"] = [d.name for d in batch]
+def create_body(droplet: DesiredDroplet, ssh_key_ids: list, *, vpc_uuid: str | None, user_data: str) -> dict:
+    """One droplet per request: each gets its own SSH host key pair in its user data (no multi-create)."""
+    body: dict = {"name": droplet.name, "size": droplet.size, "region": droplet.region, "image": droplet.image,
+                  "ssh_keys": list(ssh_key_ids), "tags": list(droplet.tags), "monitoring": True,
+                  "user_data": user_data}
     if vpc_uuid:
         body["vpc_uuid"] = vpc_uuid
-    if user_data:
-        body["user_data"] = user_data
     return body
+
+
+def gpu_sizes(config, env) -> list[str]:
+    """Config paths of hosts sized with a GPU slug: a list filtered by tag never returns GPU droplets (the
+    API's `type=gpus` cannot be combined with `tag_name`), so Stagecraft could not find them again."""
+    do = config.digitalocean
+    out = [f"environments.{env.name}.hosts.{h.name}.size" for h in env.hosts if (h.size or "").startswith("gpu-")]
+    if do.size.startswith("gpu-") and any(not h.size for h in env.hosts):
+        out.insert(0, "cloud.digitalocean.size")
+    return out
 
 
 def firewall_bodies(config, env) -> list[dict]:

@@ -1,0 +1,61 @@
+"""The environment's known_hosts file: where host keys Stagecraft trusts are recorded.
+
+One place decides the path (`.stagecraft/known_hosts/<env>`, or the host's `ssh.known_hosts` when set),
+so the inventory, the drivers and every SSH command check against the same file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .paths import ensure_private_dir
+
+
+def known_hosts_path(state_dir: Path, env_name: str, known_hosts: str | None = None) -> Path:
+    """`known_hosts` is the host's ssh.known_hosts setting (a file the user manages), if any."""
+    return Path(known_hosts).expanduser() if known_hosts else Path(state_dir) / "known_hosts" / env_name
+
+
+def host_pattern(address: str, port: int) -> str:
+    return address if port == 22 else f"[{address}]:{port}"
+
+
+def record(path: Path, address: str, port: int, public_key: str) -> None:
+    """Trust `public_key` ("type base64 [comment]") for address:port, replacing what was there (0600)."""
+    pattern = host_pattern(address, port)
+    key = " ".join(public_key.split()[:2])
+    lines = [line for line in _lines(path) if line.split(" ", 1)[0] != pattern]
+    ensure_private_dir(path.parent)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text("".join(f"{line}\n" for line in [*lines, f"{pattern} {key}"]))
+
+
+def forget(path: Path, address: str, port: int) -> None:
+    """Drop the entries for address:port (the server is gone; a new one may get its address)."""
+    if not path.is_file():
+        return
+    pattern = host_pattern(address, port)
+    path.write_text("".join(f"{line}\n" for line in _lines(path) if line.split(" ", 1)[0] != pattern))
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return [line for line in path.read_text().splitlines() if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def lookup(path: Path, address: str, port: int) -> list[str]:
+    """The keys ("type base64") recorded for address:port."""
+    pattern = host_pattern(address, port)
+    return [" ".join(line.split()[1:3]) for line in _lines(path) if line.split(" ", 1)[0] == pattern]
+
+
+def fingerprint(public_key: str) -> str:
+    """SHA256 fingerprint as OpenSSH prints it."""
+    import base64
+    import hashlib
+
+    blob = base64.b64decode(public_key.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
