@@ -58,7 +58,7 @@ def controller_address(env, host: str) -> str:
 
 def wait_for_table(env, host: str) -> str:
     """The guard reacts to nftables events; poll until the table is back (or give up after ~30 s)."""
-    return env.ssh(host, f"for i in $(seq 1 60); do {TABLE} | grep -q loaded && break; sleep 0.5; done; "
+    return env.ssh(host, f"for i in $(seq 1 60); do {{ {TABLE}; }} | grep -q loaded && break; sleep 0.5; done; "
                          f"{TABLE}").stdout.strip()
 
 
@@ -124,7 +124,7 @@ def test_ssh_from_is_honoured_and_the_controller_exception_is_explicit(fw):
         # A list that leaves the controller out would lock Stagecraft out: refused before loading it.
         _with_firewall(fw, {"ssh_from": ["198.51.100.0/24"]})
         proc = fw.cli("infra", "up", "--skip-bootstrap", "--limit", "gw-1", check=False)
-        assert proc.returncode == 10, proc.stdout + proc.stderr
+        assert proc.returncode == 2, proc.stdout + proc.stderr  # the only host targeted failed
         assert f"{controller} is not in firewall.ssh_from" in proc.stderr
         assert "firewall.ssh_allow_controller" in proc.stderr
         assert fw.ssh("gw-1", "echo in").stdout.strip() == "in"  # the previous rules are still loaded
@@ -140,3 +140,21 @@ def test_ssh_from_is_honoured_and_the_controller_exception_is_explicit(fw):
         fw.config_path.write_text(original)
         fw.cli("infra", "up", "--skip-bootstrap", "--limit", "gw-1")
     assert tcp_open(fw, "app-1", fw.hosts["gw-1"], 22) is True
+
+
+def test_disabling_the_firewall_stops_the_guard_and_removes_the_rules(fw):
+    original = fw.config_path.read_text()
+    try:
+        _with_firewall(fw, {"enabled": False})
+        fw.cli("infra", "up", "--skip-bootstrap", "--limit", "gw-1")
+        assert fw.ssh("gw-1", TABLE).stdout.strip() == "missing"
+        guard = fw.ssh("gw-1", "start-stop-daemon --status --pidfile /run/stagecraft-firewall-guard.pid; echo $?")
+        assert guard.stdout.strip() != "0"
+        assert fw.ssh("gw-1", "ls /usr/local/sbin/stagecraft-firewall-guard /etc/stagecraft/firewall.nft",
+                      check=False).returncode != 0
+        data = json.loads(fw.cli("deploy", "--version", "v1", "-o", "json").stdout)
+        assert data["firewall"]["gw-1"] == "absent"  # and no warning: disabled on purpose
+    finally:
+        fw.config_path.write_text(original)
+        fw.cli("infra", "up", "--skip-bootstrap", "--limit", "gw-1")
+    assert fw.ssh("gw-1", TABLE).stdout.strip() == "loaded"
