@@ -94,22 +94,32 @@ def _inventory_with(ctx, plans: dict, compose_project: str) -> tuple[dict, dict]
     return inv, to_list_json(inv)["_meta"]["hostvars"]
 
 
-def _ship(ctx, plans: dict, hostvars: dict, hosts: list[str] | None, envvars: dict, force: bool) -> set[str]:
+def _ship(ctx, plans: dict, hostvars: dict, hosts: list[str] | None, envvars: dict,
+          force: bool) -> tuple[set[str], dict]:
     """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their plan,
-    which the rollout leaves alone (fast no-op deploys) unless force."""
+    which the rollout leaves alone (fast no-op deploys) unless force, and host -> firewall state (the
+    probe reloads a flushed firewall table; one it cannot reload stops the deploy, exit 2)."""
     from .. import pipeline
+    from ..commands.host_state import firewall_findings
+    from ..errors import ExternalError
 
     project = ctx.config.project
     pulled = project.in_registry if project.images.transport == "registry" else None
     states = pipeline.probe_hosts(hostvars, plans, project.name, hosts)
+    warnings, errors = firewall_findings(states, {h: hostvars[h].get("firewall_enabled", True) for h in states})
+    for warning in warnings:
+        output.warn(warning)
+    if errors:
+        raise ExternalError("\n".join(errors))
+    firewall = {h: st.firewall for h, st in sorted(states.items())}
     pipeline.ship_over_ssh(hostvars, plans, states, output.info, skip=pulled)
     if force:
-        return set()
+        return set(), firewall
     reasons = pipeline.unchanged_hosts(plans, states, envvars)
     for host, reason in sorted(reasons.items()):
         if reason and settings().verbose:
             output.info(f"{host}: rollout needed ({reason})")
-    return {h for h, reason in reasons.items() if reason is None}
+    return {h for h, reason in reasons.items() if reason is None}, firewall
 
 
 def _service_names(plan) -> list[str]:
@@ -343,7 +353,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
                                         version, edge, names)
             if ctx.config.project.images.transport == "registry":
                 _push(ctx, images)
-            unchanged = _ship(ctx, plans, hostvars, hosts or None, envvars, force)
+            unchanged, firewall = _ship(ctx, plans, hostvars, hosts or None, envvars, force)
             _run_hook(ctx, "pre-deploy", {"STAGECRAFT_VERSION": version, "STAGECRAFT_RELEASE": rel.id})
         _migrate(ctx, s, rel, "pre_deploy", plans, hostvars, hosts, envvars, unchanged)
         with rel.phase("rollout"):
@@ -358,7 +368,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
         urls = _urls(ctx, plans, hostvars)
         data = {"release": rel.id, "environment": ctx.environment.name, "version": version,
                 "hosts": {h: o.get("services") for h, o in sorted(outcome.items())},
-                "urls": {u: _probe(u) for u in urls}}
+                "urls": {u: _probe(u) for u in urls}, "firewall": firewall}
     output.data(data, _describe_deploy)
 
 
@@ -448,7 +458,7 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
         rel.skip("build", f"rollback reuses the images of {target.id}")
         with rel.phase("push"):
             _, hostvars = _inventory_with(ctx, {}, ctx.config.project.name)
-            unchanged = _ship(ctx, plans, hostvars, None, envvars, force)
+            unchanged, firewall = _ship(ctx, plans, hostvars, None, envvars, force)
         rel.skip("migrate_pre", "rollback never runs or reverts database migrations")
         with rel.phase("rollout"):
             outcome = _rollout(ctx, s, rel, plans, None, envvars, unchanged=unchanged)
@@ -456,7 +466,7 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
         with rel.phase("finalize"):
             rel.update_manifest({"rollout": outcome})
     output.data({"release": rel.id, "target": target.id, "version": target.version,
-                 "hosts": {h: o.get("services") for h, o in sorted(outcome.items())}},
+                 "hosts": {h: o.get("services") for h, o in sorted(outcome.items())}, "firewall": firewall},
                 lambda d: f"Rolled back {env} to {d['target']} ({d['version']}) as release {d['release']}\n"
                           "Database migrations were not reverted.")
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 PROJECT_ROOT = "/srv/stagecraft"  # the compose role's default compose_project_dir parent
 SEPARATOR = "--stagecraft--"
+# Installed by the firewall role (its guard.sh.j2); `check` reloads the table if it is missing.
+FIREWALL_GUARD = "/usr/local/sbin/stagecraft-firewall-guard"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class HostState:
     env_digest: str = ""
     image_ids: dict = field(default_factory=dict)  # ref -> image ID on the host ("" if absent)
     containers: list = field(default_factory=list)
+    firewall: str = ""  # loaded | restored | absent | failed: <why>
 
 
 def probe_script(project: str, refs: list[str]) -> str:
@@ -50,13 +53,18 @@ def probe_script(project: str, refs: list[str]) -> str:
         f"echo {SEPARATOR}",
         f"ids=$(docker ps -aq --filter label=com.docker.compose.project={shlex.quote(project)})",
         f"[ -z \"$ids\" ] || docker inspect --format '{container}' $ids",
+        f"echo {SEPARATOR}",
+        # nft needs root: the SSH user may be a sudoer (never prompts: -n).
+        f"if [ ! -x {FIREWALL_GUARD} ]; then echo absent; "
+        f"elif [ \"$(id -u)\" = 0 ]; then {FIREWALL_GUARD} check 2>&1; "
+        f"else sudo -n {FIREWALL_GUARD} check 2>&1; fi",
     ]
     return "\n".join(lines) + "\n"
 
 
 def parse_probe(stdout: str) -> HostState:
     parts = stdout.split(SEPARATOR + "\n")
-    if len(parts) != 4:
+    if len(parts) != 5:
         return HostState()
     images = {}
     for line in parts[2].splitlines():
@@ -68,7 +76,32 @@ def parse_probe(stdout: str) -> HostState:
         if len(fields) == 4:
             containers.append(Container(*fields))
     return HostState(compose_hash=parts[0].strip(), env_digest=parts[1].strip(), image_ids=images,
-                     containers=containers)
+                     containers=containers, firewall=_firewall_state(parts[4]))
+
+
+def _firewall_state(text: str) -> str:
+    """The guard's verdict is its last line; anything else (e.g. sudo refusing) is a failure."""
+    last = (text.strip().splitlines() or ["no answer"])[-1].strip()
+    return last if last in ("loaded", "restored", "absent") or last.startswith("failed: ") else f"failed: {last}"
+
+
+def firewall_findings(states: dict, enabled: dict) -> tuple[list[str], list[str]]:
+    """(warnings, errors) from the probe's firewall check. `enabled`: host -> firewall_enabled.
+    A table the probe could not restore is an error: the host's published ports are open."""
+    warnings, errors = [], []
+    for host, st in sorted(states.items()):
+        if not enabled.get(host, True):
+            continue
+        if st.firewall == "restored":
+            warnings.append(f"{host}: the firewall rules were not loaded; restored them "
+                            "(was nftables restarted or the ruleset flushed?)")
+        elif st.firewall == "absent":
+            warnings.append(f"{host}: the firewall role is not set up; run 'stagecraft infra up'")
+        elif st.firewall != "loaded":
+            errors.append(f"{host}: the firewall rules are not loaded and could not be restored "
+                          f"({st.firewall.removeprefix('failed: ')}); its published ports may be reachable. "
+                          "Fix the host, then run 'stagecraft infra up'")
+    return warnings, errors
 
 
 def env_file_digest(names: list[str], values: dict) -> str:

@@ -58,6 +58,7 @@ def _firewall_vars(config, host, peer_addresses: list[str]) -> dict:
         "firewall_enabled": fw.enabled,
         "firewall_ssh_port": host.ssh.port,
         "firewall_ssh_sources": list(fw.ssh_from),
+        "firewall_ssh_allow_controller": fw.ssh_allow_controller,
         "firewall_allow_http": public,
         "firewall_rules": rules,
         "firewall_mesh_enabled": config.network.provider == "tailscale",

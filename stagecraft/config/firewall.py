@@ -1,4 +1,7 @@
-"""firewall: host firewall policy (default deny inbound; SSH always allowed)."""
+"""firewall: host firewall policy (default deny inbound; SSH from `ssh_from`, or anywhere when empty).
+
+`ssh_allow_controller` is the explicit exception: the address Stagecraft connects from is allowed SSH
+as well, whatever `ssh_from` says (for a controller whose address changes, e.g. a laptop)."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ class Rule:
 class Firewall:
     enabled: bool = True
     ssh_from: tuple[str, ...] = ()
+    ssh_allow_controller: bool = False
     allow: tuple[Rule, ...] = ()
 
     @classmethod
@@ -28,6 +32,7 @@ class Firewall:
         return cls(
             enabled=data.get("enabled", True),
             ssh_from=tuple(data.get("ssh_from") or ()),
+            ssh_allow_controller=data.get("ssh_allow_controller", False),
             allow=tuple(
                 Rule(port=r["port"], proto=r.get("proto", "tcp"), sources=tuple(r.get("from") or ()),
                      roles=tuple(r.get("roles") or ()))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from stagecraft.commands.compose_render import HostDeploy
-from stagecraft.commands.host_state import (SEPARATOR, Container, HostState, env_file_digest, parse_probe,
-                                            probe_script, unchanged_reason)
+from stagecraft.commands.host_state import (FIREWALL_GUARD, SEPARATOR, Container, HostState, env_file_digest,
+                                            firewall_findings, parse_probe, probe_script, unchanged_reason)
 
 PLAN = HostDeploy(host="app-1", definition="services: {}\n", hash="h1",
                   services=[{"name": "web", "replicas": 2}], images={"web": "shop/web:v1"},
@@ -45,7 +45,7 @@ def test_every_difference_means_a_rollout():
 
 def test_probe_output_round_trip():
     out = (f"h1\n{SEPARATOR}\nabc\n{SEPARATOR}\nshop/web:v1 sha256:new\nother:1 \n{SEPARATOR}\n"
-           "web sha256:new running healthy\nstagecraft-edge sha256:e running none\n")
+           f"web sha256:new running healthy\nstagecraft-edge sha256:e running none\n{SEPARATOR}\nloaded\n")
     st = parse_probe(out)
     assert st.compose_hash == "h1" and st.env_digest == "abc"
     assert st.image_ids == {"shop/web:v1": "sha256:new", "other:1": ""}
@@ -58,3 +58,25 @@ def test_probe_script_quotes_refs_and_reads_the_project_dir():
     script = probe_script("shop", ["shop/web:v1", "odd'ref"])
     assert "/srv/stagecraft/shop/compose.sha256" in script and "/srv/stagecraft/shop/.env" in script
     assert "'odd'\"'\"'ref'" in script
+
+
+def test_probe_checks_the_firewall_through_the_roles_guard():
+    script = probe_script("shop", [])
+    assert f"{FIREWALL_GUARD} check" in script and f"sudo -n {FIREWALL_GUARD} check" in script
+    base = f"h1\n{SEPARATOR}\nabc\n{SEPARATOR}\n{SEPARATOR}\n{SEPARATOR}\n"
+    assert parse_probe(base + "loaded\n").firewall == "loaded"
+    assert parse_probe(base + "Error: x\nrestored\n").firewall == "restored"
+    assert parse_probe(base + "sudo: a password is required\n").firewall == "failed: sudo: a password is required"
+    assert parse_probe(base).firewall == "failed: no answer"
+
+
+def test_firewall_findings_warn_on_a_restore_and_fail_when_it_could_not():
+    states = {"a": HostState(firewall="loaded"), "b": HostState(firewall="restored"),
+              "c": HostState(firewall="absent"), "d": HostState(firewall="failed: nft -f x: denied"),
+              "e": HostState(firewall="absent")}
+    warnings, errors = firewall_findings(states, {"e": False})
+    assert warnings == ["b: the firewall rules were not loaded; restored them "
+                        "(was nftables restarted or the ruleset flushed?)",
+                        "c: the firewall role is not set up; run 'stagecraft infra up'"]
+    assert len(errors) == 1 and errors[0].startswith("d: the firewall rules are not loaded and could not be "
+                                                     "restored (nft -f x: denied)")
