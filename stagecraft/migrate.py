@@ -4,10 +4,10 @@ status query and the apply. The scripts themselves are built in stagecraft.comma
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import process
 from .commands import migrations as m
 from .errors import ExternalError, UserError
 
@@ -55,7 +55,7 @@ def targets(ctx, only: str | None = None, strategies: tuple[str, ...] | None = N
 
 def runner_host(ctx, service: str) -> str:
     """The first host, in rollout order, that runs the service: its new image is there after the push."""
-    from .pipeline import rollout_batches
+    from .deploy.batches import rollout_batches
 
     env = ctx.environment
     for _, hosts in rollout_batches(ctx.config, env, [h.name for h in env.hosts]):
@@ -88,19 +88,18 @@ class Psql:
                 raise ExternalError(f"{target.key}: psql not found on this machine (migrations without "
                                     "migrations.run_in run here); install the PostgreSQL client "
                                     "(Debian/Ubuntu: postgresql-client) or set migrations.run_in")
-            import os
-
             self.argv = m.local_argv(target.info)
-            self.prefix, self.env = "", {**os.environ, "PGPASSWORD": target.password}
+            self.prefix, self.env = "", {"PGPASSWORD": target.password}
 
     @property
     def where(self) -> str:
         return f"container of {self.target.run_in} on {self.host}" if self.host else "this machine"
 
-    def run(self, script: str) -> subprocess.CompletedProcess:
-        return subprocess.run(self.argv, input=self.prefix + script, capture_output=True, text=True, env=self.env)
+    def run(self, script: str) -> process.Completed:
+        return process.run(self.argv, input=self.prefix + script, env=self.env, what=f"psql ({self.where})",
+                           secrets=[self.target.password])
 
-    def fail(self, what: str, proc: subprocess.CompletedProcess):
+    def fail(self, what: str, proc: process.Completed):
         detail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
         raise ExternalError(f"{self.target.key}: {what} failed ({self.where}, exit {proc.returncode}): {detail}")
 
@@ -140,24 +139,21 @@ def apply(psql: Psql, say) -> dict:
 
 def deployed_image(ctx, host: str, service: str) -> str | None:
     """The image of `service` on `host` in the environment's last completed deploy or rollback."""
-    import yaml
-
+    from .commands.compose_render import HostDeploy
     from .state import open_store
 
-    store = open_store(ctx.state_dir)
-    for row in store.list_releases(ctx.environment.name):
-        if row["kind"] in ("deploy", "rollback") and row["status"] == "completed":
-            compose = ((store.get_release(row["id"]).manifest.get("hosts") or {}).get(host) or {}).get("compose")
-            services = (yaml.safe_load(compose) or {}).get("services") or {} if compose else {}
-            return (services.get(service) or {}).get("image")
-    return None
+    current = open_store(ctx.state_dir).current(ctx.environment.name)
+    entry = ((current.manifest.get("hosts") or {}).get(host) if current else None) or {}
+    return (HostDeploy.from_manifest(host, entry).images.get(service) or None) if entry.get("compose") else None
 
 
-def runners(ctx, database: str | None = None) -> list[Psql]:
-    """A Psql per database with migrations, running in the image deployed now (for migrate and plan)."""
-    from .commands.inventory import to_list_json
+def runners(ctx, database: str | None = None, hostvars: dict | None = None) -> list[Psql]:
+    """A Psql per database with migrations, running in the image deployed now (for migrate and plan).
+    hostvars: host -> connection variables (default: the environment's, discovered now)."""
+    if hostvars is None:
+        from .deploy.session import Session
 
-    hostvars = to_list_json(ctx.inventory())["_meta"]["hostvars"]
+        hostvars = Session(ctx).inventory().hostvars
     out = []
     for target in targets(ctx, database):
         image = deployed_image(ctx, runner_host(ctx, target.run_in), target.run_in) if target.run_in else None

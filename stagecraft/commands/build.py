@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 # nginx from Debian packages, copied with only the libraries it links and the directories it writes
@@ -26,23 +25,6 @@ COPY --from=nginx /out /
 STOPSIGNAL SIGQUIT
 CMD ["/usr/sbin/nginx", "-g", "daemon off;"]
 """
-
-
-def git_version(workdir: Path) -> tuple[str, str]:
-    """(version, commit): the short commit, with '-dirty-<hash of the diff>' for uncommitted changes."""
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=workdir, capture_output=True, text=True)
-
-    head = git("rev-parse", "HEAD")
-    if head.returncode != 0:
-        return "unversioned", ""
-    commit = head.stdout.strip()
-    version = commit[:12]
-    status = git("status", "--porcelain", "--", ".")
-    if status.stdout.strip():
-        diff = git("diff", "HEAD", "--", ".").stdout + status.stdout
-        version += "-dirty-" + hashlib.sha256(diff.encode()).hexdigest()[:8]
-    return version, commit
 
 
 def edge_image_tag(base_image: str) -> str:

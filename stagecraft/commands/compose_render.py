@@ -12,12 +12,13 @@ from __future__ import annotations
 import copy
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import yaml
 
 EDGE_SERVICE = "stagecraft-edge"
 EDGE_PUBLIC_PORT = 80
-EDGE_INTERNAL_PORT = 8000
+EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,37 @@ class HostDeploy:
     edge_config: str = ""
     edge_port: int | None = None
     secret_names: list = field(default_factory=list)
+
+    @cached_property
+    def compose_services(self) -> dict:
+        """The rendered compose file's services (parsed once; the one place that reads `definition`)."""
+        return yaml.safe_load(self.definition).get("services") or {}
+
+    @property
+    def edge_image(self) -> str:
+        return (self.compose_services.get(EDGE_SERVICE) or {}).get("image", "")
+
+    @property
+    def image_refs(self) -> list[str]:
+        """The image refs the host runs (its services' and its edge proxy's), sorted."""
+        return sorted(r for r in set(self.images.values()) | {self.edge_image} if r)
+
+    @property
+    def service_names(self) -> list[str]:
+        """The services the rollout handles, edge proxy included."""
+        return [x["name"] for x in self.services] + ([EDGE_SERVICE] if self.edge_config else [])
+
+    def manifest_entry(self) -> dict:
+        """What a release records of the host (read back by `from_manifest`)."""
+        return {"compose": self.definition, "compose_hash": self.hash, "edge_config": self.edge_config,
+                "services": self.services, "secret_names": self.secret_names}
+
+    @classmethod
+    def from_manifest(cls, host: str, entry: dict) -> "HostDeploy":
+        plan = cls(host=host, definition=entry["compose"], hash=entry["compose_hash"], services=entry.get("services", []),
+                   images={}, edge_config=entry.get("edge_config", ""), secret_names=entry.get("secret_names", []))
+        plan.images.update({n: sv.get("image", "") for n, sv in plan.compose_services.items()})
+        return plan
 
 
 def routed_services(config, compose: dict) -> list[str]:
@@ -101,9 +133,13 @@ def _networks(spec: dict) -> set[str]:
     return set(nets if isinstance(nets, list) else nets.keys())
 
 
+def is_public(config, host) -> bool:
+    """A host with a public role: its edge proxy answers the internet (port 80)."""
+    return any(config.roles[r].public for r in host.roles if r in config.roles)
+
+
 def host_edge_port(config, host) -> int:
-    return EDGE_PUBLIC_PORT if any(config.roles[r].public for r in host.roles if r in config.roles) \
-        else EDGE_INTERNAL_PORT
+    return EDGE_PUBLIC_PORT if is_public(config, host) else EDGE_INTERNAL_PORT
 
 
 def render_host(config, env, host, compose: dict, version: str, *, edge_image: str,

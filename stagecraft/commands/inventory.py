@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from ..drivers import HostFacts
+from .compose_render import EDGE_INTERNAL_PORT, is_public
 
 
 def group_name(prefix: str, name: str) -> str:
@@ -19,12 +20,12 @@ def group_name(prefix: str, name: str) -> str:
     return f"{prefix}_{name.replace('-', '_')}"
 
 
-def _connection_vars(host, facts: HostFacts | None, defaults: dict, base_dir: Path, known_hosts: Path) -> dict:
+def _connection_vars(host, facts: HostFacts | None, address: str | None, defaults: dict, base_dir: Path,
+                     known_hosts: Path) -> dict:
     ssh = host.ssh
     out = {"ansible_user": ssh.user,
            "ansible_port": (facts.port if facts and facts.port else ssh.port),
            "ansible_python_interpreter": "/usr/bin/python3"}
-    address = (facts.address if facts else None) or host.address
     if address:
         out["ansible_host"] = address
     key = ssh.key or defaults.get("key")
@@ -39,12 +40,14 @@ def _connection_vars(host, facts: HostFacts | None, defaults: dict, base_dir: Pa
     return out
 
 
-EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
+def _address(host, facts: HostFacts | None) -> str | None:
+    """Discovered, else written in the config."""
+    return (facts.address if facts else None) or host.address
 
 
 def _firewall_vars(config, host, peer_addresses: list[str]) -> dict:
     fw = config.firewall
-    public = any(config.roles[r].public for r in host.roles if r in config.roles)
+    public = is_public(config, host)
     rules = [
         {"port": str(r.port), "proto": r.proto, "sources": list(r.sources)}
         for r in fw.allow if r.applies_to(host.roles)
@@ -96,7 +99,7 @@ def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_
               peer_addresses: list[str] = ()) -> dict:
     base_dir = Path(config.base_dir).resolve()
     known_hosts = state_dir / "known_hosts" / env.name
-    out = _connection_vars(host, facts, defaults, base_dir, known_hosts)
+    out = _connection_vars(host, facts, _address(host, facts), defaults, base_dir, known_hosts)
     out["stagecraft_host"] = host.name
     out["stagecraft_roles"] = list(host.roles)
     out["stagecraft_services"] = config.services_for_roles(host.roles)
@@ -122,13 +125,17 @@ def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_
     return out
 
 
+def host_addresses(env, discovered: dict[str, HostFacts]) -> dict[str, str]:
+    """host -> address, for hosts that have one."""
+    return {h.name: a for h in env.hosts if (a := _address(h, discovered.get(h.name)))}
+
+
 def render_inventory(config, env, discovered: dict[str, HostFacts], *, state_dir: Path,
                      connection_defaults: dict | None = None) -> dict:
     """The YAML-inventory structure for one environment."""
     defaults = connection_defaults or {}
     env_group = group_name("env", env.name)
-    addresses = sorted({(discovered[h.name].address if h.name in discovered else h.address) or "" for h in env.hosts}
-                       - {""})
+    addresses = sorted(set(host_addresses(env, discovered).values()))
     hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses)
              for h in env.hosts}
     children: dict = {env_group: {"hosts": {name: None for name in sorted(hosts)} or None}}

@@ -9,7 +9,7 @@ import yaml
 
 from stagecraft.commands.compose_render import EDGE_SERVICE, render_host
 from stagecraft.config import load_config
-from stagecraft.pipeline import compose_of, render_all
+from stagecraft.deploy.render import compose_of, render_all
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "multi"
 
@@ -27,7 +27,8 @@ def setup(tmp_path):
 
 
 def hostvars(env):
-    return {"_meta": {"hostvars": {h.name: {"ansible_host": h.address} for h in env.hosts}}}
+    """host -> address, as the deploy session hands them to render_all."""
+    return {h.name: h.address for h in env.hosts}
 
 
 def test_each_host_gets_only_its_services(tmp_path):
@@ -115,7 +116,7 @@ def test_encore_backend_is_built_by_encore_with_the_release_tag(tmp_path):
 
 def test_generic_backend_build_settings_apply_to_the_backend_service(tmp_path):
     from stagecraft.commands.build import build_argv
-    from stagecraft.pipeline import generic_backend_build
+    from stagecraft.deploy.images import generic_backend_build
 
     setup(tmp_path)
     data = yaml.safe_load((tmp_path / "multi" / "stagecraft.yml").read_text())

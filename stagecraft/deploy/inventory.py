@@ -1,0 +1,53 @@
+"""A deploy's Ansible inventory and per-host variables, from one discovery (pure).
+
+The compose role's variables (`compose_*`) are added per host from its HostDeploy; `hostvars`
+are the flat per-host variables (connection included) the SSH steps use, so nothing has to
+unwrap an `ansible-inventory --list` shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..commands.compose_render import EDGE_SERVICE
+from ..commands.inventory import group_name, host_addresses, render_inventory
+
+__all__ = ["DeployInventory", "deploy_inventory", "compose_vars", "host_addresses"]
+
+
+@dataclass(frozen=True)
+class DeployInventory:
+    document: dict  # the YAML inventory ansible-runner reads
+    hostvars: dict  # host -> every variable of the host (all.vars merged in)
+
+
+def compose_vars(project, plan, compose_project: str) -> dict:
+    """Variables of the compose role for one host's HostDeploy."""
+    out = {
+        "compose_project": compose_project,
+        "compose_definition": plan.definition,
+        "compose_hash": plan.hash,
+        "compose_services": plan.services,
+        "compose_edge_service": EDGE_SERVICE if plan.edge_config else "",
+        "compose_edge_config": plan.edge_config,
+        "compose_secret_names": plan.secret_names,
+    }
+    if project.images.via_registry:
+        # Hosts pull the release's images from the registry (after logging in, if credentials are named).
+        out.update({
+            "compose_registry": project.registry_host,
+            "compose_registry_username_env": project.images.registry_username_env or "",
+            "compose_registry_password_env": project.images.registry_password_env or "",
+            "compose_pull_images": sorted({r for r in plan.images.values() if project.in_registry(r)}),
+        })
+    return out
+
+
+def deploy_inventory(config, env, discovered: dict, *, state_dir: Path, connection_defaults: dict,
+                     plans: dict | None = None) -> DeployInventory:
+    document = render_inventory(config, env, discovered, state_dir=state_dir, connection_defaults=connection_defaults)
+    hosts = document["all"]["children"][group_name("env", env.name)]["hosts"] or {}
+    for name, plan in (plans or {}).items():
+        hosts[name].update(compose_vars(config.project, plan, config.project.name))
+    all_vars = document["all"]["vars"]
+    return DeployInventory(document=document, hostvars={h: {**all_vars, **v} for h, v in hosts.items()})
