@@ -129,7 +129,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
     work = phases.Work(kind="deploy", version=version, commit=commit,
                        build=phases.Build(compose=compose, compose_dir=compose_dir, services=wanted))
     result = phases.execute(session, work, lock_wait=lock_wait)
-    urls = probe.app_urls(result.plans, session.addresses)
+    urls = probe.app_urls(result.desired, session.addresses)
     output.data({"release": result.release, "environment": ctx.environment.name, "version": version,
                  "hosts": {h: o.get("services") for h, o in sorted(result.rollout.items())},
                  "urls": {u: probe.probe(u) for u in urls}}, _describe_deploy)
@@ -178,7 +178,7 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
                     lambda d: f"Would roll back {env} to {d['target']} ({d['version']})")
         return
     work = phases.Work(kind="rollback", version=target.version, commit=target.commit_sha,
-                       plans=render.plans_from_manifest(target.manifest),
+                       desired=render.desired_from_manifest(target.manifest),
                        manifest={**target.manifest, "rollback_of": target.id},
                        skip_build=f"rollback reuses the images of {target.id}",
                        skip_migrations="rollback never runs or reverts database migrations")
@@ -191,15 +191,15 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
 
 def _show_plan(session, version: str):
     from ..deploy import diff, render
-    from ..deploy.migrate_phase import pending_migrations
+    from ..deploy.migrations import pending_migrations
     from ..state import open_store
 
-    plans = _desired(session, version)
+    desired = _desired(session, version)
     current = open_store(session.ctx.state_dir).current(session.environment.name)
-    deployed = render.plans_from_manifest(current.manifest) if current and current.manifest.get("hosts") else {}
+    deployed = render.desired_from_manifest(current.manifest) if current and current.manifest.get("hosts") else {}
     data = {"environment": session.environment.name, "version": version,
             "current_release": current.id if current else None, "current_version": current.version if current else None,
-            "hosts": diff.host_changes(session.config, session.environment, plans, deployed),
+            "hosts": diff.host_changes(session.config, session.environment, desired, deployed),
             "migrations": pending_migrations(session.ctx, session.inventory().hostvars)}
     output.data(data, _describe_plan)
 
@@ -254,9 +254,9 @@ def render(host: str | None, version_: str | None):
     ctx = env_context()
     version, _ = _version(ctx, version_)
     only = validate_limit(ctx.environment, host)
-    plans = _desired(_session(ctx), version)
+    desired = _desired(_session(ctx), version)
     data = {h: {"compose": p.definition, "sha256": p.hash, "edge_config": p.edge_config}
-            for h, p in sorted(plans.items()) if not only or h in only}
+            for h, p in sorted(desired.items()) if not only or h in only}
 
     def describe(d):
         parts = []

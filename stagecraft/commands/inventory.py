@@ -11,7 +11,6 @@ from pathlib import Path
 
 import yaml
 
-from ..drivers import HostFacts
 from .compose_render import EDGE_INTERNAL_PORT, is_public
 
 
@@ -20,7 +19,7 @@ def group_name(prefix: str, name: str) -> str:
     return f"{prefix}_{name.replace('-', '_')}"
 
 
-def _connection_vars(host, facts: HostFacts | None, address: str | None, defaults: dict, base_dir: Path,
+def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir: Path,
                      known_hosts: Path) -> dict:
     ssh = host.ssh
     out = {"ansible_user": ssh.user,
@@ -40,7 +39,7 @@ def _connection_vars(host, facts: HostFacts | None, address: str | None, default
     return out
 
 
-def _address(host, facts: HostFacts | None) -> str | None:
+def _address(host, facts) -> str | None:
     """Discovered, else written in the config."""
     return (facts.address if facts else None) or host.address
 
@@ -95,8 +94,10 @@ def _read_ca(path: Path) -> str:
     return text
 
 
-def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_dir: Path,
-              peer_addresses: list[str] = ()) -> dict:
+def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_addresses: list[str] = (),
+              driver_vars: dict | None = None) -> dict:
+    """facts: the driver's HostFacts for the host (address, port) or None; driver_vars: variables only
+    hosts of this environment's driver need (the driver's `host_vars`)."""
     base_dir = Path(config.base_dir).resolve()
     known_hosts = state_dir / "known_hosts" / env.name
     out = _connection_vars(host, facts, _address(host, facts), defaults, base_dir, known_hosts)
@@ -107,36 +108,31 @@ def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_
     vols = config.volumes.for_host(host.roles)
     out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
                 "volumes_block": vols["block"]})
-    if env.driver == "digitalocean":
-        from ..providers.digitalocean.plan import block_volumes
-
-        # Attached DigitalOcean volumes: the volumes role formats (if empty) and mounts them.
-        out["volumes_block"] = vols["block"] + block_volumes(config, env, host)
+    out.update(driver_vars or {})
     out.update(_tailscale_vars(config, env, host))
     if config.project.images.registry_ca_file:
         ca = base_dir / config.project.images.registry_ca_file
         out["bootstrap_docker_registry_ca_certs"] = [{"registry": config.project.registry_host,
                                                       "cert": _read_ca(ca)}]
-    if env.driver == "local":
-        # Local hosts are Debian 13 containers: its own docker.io + docker-compose give Compose v2.
-        out["bootstrap_docker_source"] = "distro"
     out.update(env.vars)
     out.update(host.vars)
     return out
 
 
-def host_addresses(env, discovered: dict[str, HostFacts]) -> dict[str, str]:
+def host_addresses(env, discovered: dict) -> dict[str, str]:
     """host -> address, for hosts that have one."""
     return {h.name: a for h in env.hosts if (a := _address(h, discovered.get(h.name)))}
 
 
-def render_inventory(config, env, discovered: dict[str, HostFacts], *, state_dir: Path,
-                     connection_defaults: dict | None = None) -> dict:
-    """The YAML-inventory structure for one environment."""
+def render_inventory(config, env, discovered: dict, *, state_dir: Path, connection_defaults: dict | None = None,
+                     driver_vars: dict[str, dict] | None = None) -> dict:
+    """The YAML-inventory structure for one environment. discovered: host -> HostFacts (one driver
+    discovery); driver_vars: host -> variables from the driver's `host_vars`."""
     defaults = connection_defaults or {}
     env_group = group_name("env", env.name)
     addresses = sorted(set(host_addresses(env, discovered).values()))
-    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses)
+    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses,
+                               (driver_vars or {}).get(h.name))
              for h in env.hosts}
     children: dict = {env_group: {"hosts": {name: None for name in sorted(hosts)} or None}}
     for role in sorted(config.roles):

@@ -14,7 +14,7 @@ Modules, in the order a deploy uses them:
 - ship       probe the hosts (what runs there) and send them the images they lack over SSH
 - batches    rollout order (data -> app -> gateway) and batch size
 - rollout    one batch through the deploy playbook; what happens when a batch fails
-- migrate_phase  the migrate_pre / migrate_post phases
+- migrations the psql runner and the migrate_pre / migrate_post phases
 - hooks      .stagecraft/hooks/<name> scripts
 - phases     the sequence build -> push -> migrate_pre -> rollout -> migrate_post -> finalize
 - diff       pure: what a deploy would change per host (the `plan` command / deploy --dry-run)

@@ -22,15 +22,15 @@ def service_changes(old: dict, new: dict) -> dict[str, str]:
     return changes
 
 
-def host_changes(config, env, plans: dict, deployed: dict) -> list[dict]:
+def host_changes(config, env, desired: dict, deployed: dict) -> list[dict]:
     """Per host in rollout order: its new compose hash, the deployed one, and the service changes.
     deployed: host -> HostDeploy of the current release (missing: nothing deployed there)."""
     out = []
-    for order, hosts in rollout_batches(config, env, list(plans)):
+    for order, hosts in rollout_batches(config, env, list(desired)):
         for host in hosts:
-            plan, before = plans[host], deployed.get(host)
-            out.append({"host": host, "order": order, "compose_hash": plan.hash,
+            host_deploy, before = desired[host], deployed.get(host)
+            out.append({"host": host, "order": order, "compose_hash": host_deploy.hash,
                         "deployed_hash": before.hash if before else None,
                         "services": service_changes(before.compose_services if before else {},
-                                                    plan.compose_services)})
+                                                    host_deploy.compose_services)})
     return out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import process
 from ..commands import build as b
-from ..commands.compose_render import built_services, encore_service, image_refs
+from ..commands.compose_render import backend_of, built_services, image_refs
 from ..errors import ExternalError
 
 
@@ -34,16 +34,18 @@ def build_images(config, compose: dict, compose_dir: Path, version: str, service
     refs = image_refs(config, compose, version)
     wanted = [s for s in built_services(config, compose) if not services or s in services]
     out = {}
+    backend = backend_of(config)
     for name in wanted:
-        if name == encore_service(config):
-            argv, cwd = b.encore_build_argv(refs[name], Path(config.base_dir), config.backend.settings)
-            if not shutil.which("encore"):
-                raise ExternalError(f"backend.provider encore-ts: the 'encore' CLI is not installed on this machine "
-                                    f"(needed for: {' '.join(argv)}); install it from Encore's docs")
-            tool = "encore build docker"
+        own = backend.build_command(config, name, refs[name]) if backend else None
+        if own:
+            argv, cwd, program = own
+            if not shutil.which(program):
+                raise ExternalError(f"backend.provider {config.backend.provider}: the '{program}' CLI is not installed "
+                                    f"on this machine (needed for: {' '.join(argv)}); install it from its docs")
+            tool = " ".join(argv[:3])
         else:
-            argv = b.build_argv(refs[name], compose_dir, compose["services"][name]["build"],
-                                config.service(name).build or generic_backend_build(config, name))
+            override = config.service(name).build or (backend.build_override(config, name) if backend else None)
+            argv = b.build_argv(refs[name], compose_dir, compose["services"][name]["build"], override)
             cwd, tool = None, "docker build"
         say(f"building {refs[name]}")
         proc = process.run(argv, cwd=cwd, what=f"{tool} of {name}")
@@ -54,17 +56,6 @@ def build_images(config, compose: dict, compose_dir: Path, version: str, service
             raise ExternalError(f"{tool} of {name} exited 0 but image {refs[name]} does not exist")
         out[name] = {"ref": refs[name], "id": image_id}
     return out
-
-
-def generic_backend_build(config, service: str):
-    """backend.generic.build (context, dockerfile, target, args) for the backend service."""
-    from ..config.services import Build
-
-    backend = config.backend
-    if backend is None or backend.provider != "generic" or backend.service != service:
-        return None
-    build = {k: v for k, v in (backend.settings.get("build") or {}).items() if not k.startswith("x-")}
-    return Build(**build) if build else None
 
 
 def local_image_id(ref: str) -> str:

@@ -21,16 +21,16 @@ class DeployInventory:
     hostvars: dict  # host -> every variable of the host (all.vars merged in)
 
 
-def compose_vars(project, plan, compose_project: str) -> dict:
+def compose_vars(project, host_deploy, compose_project: str) -> dict:
     """Variables of the compose role for one host's HostDeploy."""
     out = {
         "compose_project": compose_project,
-        "compose_definition": plan.definition,
-        "compose_hash": plan.hash,
-        "compose_services": plan.services,
-        "compose_edge_service": EDGE_SERVICE if plan.edge_config else "",
-        "compose_edge_config": plan.edge_config,
-        "compose_secret_names": plan.secret_names,
+        "compose_definition": host_deploy.definition,
+        "compose_hash": host_deploy.hash,
+        "compose_services": host_deploy.services,
+        "compose_edge_service": EDGE_SERVICE if host_deploy.edge_config else "",
+        "compose_edge_config": host_deploy.edge_config,
+        "compose_secret_names": host_deploy.secret_names,
     }
     if project.images.via_registry:
         # Hosts pull the release's images from the registry (after logging in, if credentials are named).
@@ -38,16 +38,19 @@ def compose_vars(project, plan, compose_project: str) -> dict:
             "compose_registry": project.registry_host,
             "compose_registry_username_env": project.images.registry_username_env or "",
             "compose_registry_password_env": project.images.registry_password_env or "",
-            "compose_pull_images": sorted({r for r in plan.images.values() if project.in_registry(r)}),
+            "compose_pull_images": sorted({r for r in host_deploy.images.values() if project.in_registry(r)}),
         })
     return out
 
 
 def deploy_inventory(config, env, discovered: dict, *, state_dir: Path, connection_defaults: dict,
-                     plans: dict | None = None) -> DeployInventory:
-    document = render_inventory(config, env, discovered, state_dir=state_dir, connection_defaults=connection_defaults)
+                     driver_vars: dict | None = None, desired: dict | None = None) -> DeployInventory:
+    """discovered, connection_defaults, driver_vars: from one driver discovery; desired: host ->
+    HostDeploy (omitted: the inventory of infra runs and `stagecraft inventory`)."""
+    document = render_inventory(config, env, discovered, state_dir=state_dir, connection_defaults=connection_defaults,
+                                driver_vars=driver_vars)
     hosts = document["all"]["children"][group_name("env", env.name)]["hosts"] or {}
-    for name, plan in (plans or {}).items():
-        hosts[name].update(compose_vars(config.project, plan, config.project.name))
+    for name, host_deploy in (desired or {}).items():
+        hosts[name].update(compose_vars(config.project, host_deploy, config.project.name))
     all_vars = document["all"]["vars"]
     return DeployInventory(document=document, hostvars={h: {**all_vars, **v} for h, v in hosts.items()})

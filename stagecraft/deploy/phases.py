@@ -3,7 +3,7 @@
     build -> push -> migrate_pre -> rollout -> migrate_post -> finalize
 
 A deploy (`Work.build` set) builds images, renders each host's compose file, pushes to the registry
-if images travel that way, runs hooks and migrations. A rollback supplies `Work.plans` from an
+if images travel that way, runs hooks and migrations. A rollback supplies `Work.desired` from an
 earlier release's manifest: build and migrations are skipped (migrations are never reverted).
 Extension points: rollout.roll_batch / rollout.on_failed_batch, and `after_finalize` below.
 """
@@ -17,7 +17,7 @@ from ..runner.recorder import recorded_release
 from . import images, registry, render, rollout, ship
 from .envvars import config_digest
 from .hooks import run_hook
-from .migrate_phase import migrate
+from .migrations import migrate
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Work:
     version: str
     commit: str = ""
     build: Build | None = None  # a deploy builds and renders...
-    plans: dict | None = None  # ...a rollback redeploys recorded HostDeploys
+    desired: dict | None = None  # ...a rollback redeploys recorded HostDeploys
     manifest: dict | None = None  # the release's manifest at creation
     skip_build: str = ""  # why there is no build (recorded on the skipped phases)
     skip_migrations: str = ""
@@ -43,7 +43,7 @@ class Work:
 @dataclass
 class Outcome:
     release: str
-    plans: dict
+    desired: dict
     rollout: dict  # host -> {services: {name: {result...}}, ...}
     hostvars: dict = field(default_factory=dict)
 
@@ -64,7 +64,7 @@ def run_phases(session, rel, work: Work) -> Outcome:
             run_hook(config, env, name, hook_env, say)
 
     built = {}
-    plans = work.plans
+    desired = work.desired
     if work.build:
         with rel.phase("build"):
             hook("pre-build")
@@ -78,28 +78,28 @@ def run_phases(session, rel, work: Work) -> Outcome:
         rel.skip("build", work.skip_build)
     with rel.phase("push"):
         if work.build:
-            plans = render.render_all(config, env, session.addresses, work.build.compose, work.version, edge,
+            desired = render.render_all(config, env, session.addresses, work.build.compose, work.version, edge,
                                       session.env_names)
-        inventory = session.inventory(plans)
+        inventory = session.inventory(desired)
         if work.build and config.project.images.via_registry:
             registry.push(session.ctx, built, say)
-        unchanged = ship.ship(session, plans, inventory.hostvars)
+        unchanged = ship.ship(session, desired, inventory.hostvars)
         hook("pre-deploy")
     if work.build:
-        migrate(session, rel, "pre_deploy", plans, inventory, unchanged)
+        migrate(session, rel, "pre_deploy", desired, inventory, unchanged)
     else:
         rel.skip("migrate_pre", work.skip_migrations)
     with rel.phase("rollout"):
-        outcome = rollout.roll(session, rel, plans, inventory, session.limit, unchanged=unchanged)
+        outcome = rollout.roll(session, rel, desired, inventory, session.limit, unchanged=unchanged)
     if work.build:
-        migrate(session, rel, "post_deploy", plans, inventory)
+        migrate(session, rel, "post_deploy", desired, inventory)
     else:
         rel.skip("migrate_post", work.skip_migrations)
     with rel.phase("finalize"):
-        # Rendered plans are recorded (a later rollback reads them); supplied ones already are.
-        rel.update_manifest({**({"hosts": render.manifest_hosts(plans)} if work.build else {}), "rollout": outcome})
+        # A rendered desired state is recorded (a later rollback reads it); a supplied one already is.
+        rel.update_manifest({**({"hosts": render.manifest_hosts(desired)} if work.build else {}), "rollout": outcome})
         hook("post-deploy")
-    result = Outcome(release=rel.id, plans=plans, rollout=outcome, hostvars=inventory.hostvars)
+    result = Outcome(release=rel.id, desired=desired, rollout=outcome, hostvars=inventory.hostvars)
     after_finalize(session, rel, result)
     return result
 

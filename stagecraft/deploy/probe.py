@@ -9,10 +9,10 @@ import urllib.request
 from ..commands.compose_render import EDGE_PUBLIC_PORT
 
 
-def app_urls(plans: dict, addresses: dict[str, str]) -> list[str]:
+def app_urls(desired: dict, addresses: dict[str, str]) -> list[str]:
     """http://<address>/ of every host whose edge proxy listens publicly."""
-    return [f"http://{addresses[name]}/" for name, plan in sorted(plans.items())
-            if plan.edge_port == EDGE_PUBLIC_PORT and addresses.get(name)]
+    return [f"http://{addresses[name]}/" for name, host_deploy in sorted(desired.items())
+            if host_deploy.edge_port == EDGE_PUBLIC_PORT and addresses.get(name)]
 
 
 def probe(url: str, attempts: int = 20) -> str:

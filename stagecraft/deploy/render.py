@@ -27,10 +27,10 @@ def render_all(config, env, addresses: dict[str, str], compose: dict, version: s
                                 env_names=env_names) for h in env.hosts}
 
 
-def plans_from_manifest(manifest: dict) -> dict[str, HostDeploy]:
+def desired_from_manifest(manifest: dict) -> dict[str, HostDeploy]:
     """The HostDeploys a release recorded (a rollback redeploys them)."""
     return {h: HostDeploy.from_manifest(h, entry) for h, entry in manifest["hosts"].items()}
 
 
-def manifest_hosts(plans: dict[str, HostDeploy]) -> dict:
-    return {h: p.manifest_entry() for h, p in plans.items()}
+def manifest_hosts(desired: dict[str, HostDeploy]) -> dict:
+    return {h: p.manifest_entry() for h, p in desired.items()}

@@ -13,20 +13,20 @@ from .batches import batch_size, rollout_batches
 SKIPPED = "skipped: the host already runs this release"
 
 
-def unchanged_outcome(plans: dict, unchanged: set[str], limit: list[str] | None) -> dict:
-    """The outcome of hosts left alone because they already run their plan."""
-    return {h: {"services": {n: {"result": "unchanged"} for n in plans[h].service_names},
-                "compose_hash": plans[h].hash, "rollout": SKIPPED}
-            for h in sorted(unchanged) if h in plans and (not limit or h in limit)}
+def unchanged_outcome(desired: dict, unchanged: set[str], limit: list[str] | None) -> dict:
+    """The outcome of hosts left alone because they already run their desired state."""
+    return {h: {"services": {n: {"result": "unchanged"} for n in desired[h].service_names},
+                "compose_hash": desired[h].hash, "rollout": SKIPPED}
+            for h in sorted(unchanged) if h in desired and (not limit or h in limit)}
 
 
-def roll(session, rel, plans: dict, inventory, targets: list[str] | None, stage: str = "all",
+def roll(session, rel, desired: dict, inventory, targets: list[str] | None, stage: str = "all",
          unchanged: set[str] = frozenset()) -> dict:
     """stage 'all' rolls every service; 'data' only updates the stateful ones (before pre-deploy migrations).
-    Hosts in `unchanged` already run their plan: no Ansible run, their outcome says so."""
+    Hosts in `unchanged` already run their desired state: no Ansible run, their outcome says so."""
     env = session.environment
     hosts = [h for h in (targets or [h.name for h in env.hosts]) if h not in unchanged]
-    outcome = unchanged_outcome(plans, unchanged, targets)
+    outcome = unchanged_outcome(desired, unchanged, targets)
     if unchanged and stage == "all":
         session.say(f"unchanged, not rolled: {', '.join(sorted(unchanged))}")
     for _order, batch in rollout_batches(session.config, env, hosts):

@@ -31,10 +31,12 @@ class Session:
         return self.ctx.environment
 
     @cached_property
-    def _discovery(self) -> tuple[dict, dict]:
+    def _discovery(self) -> tuple[dict, dict, dict]:
+        from ..drivers import driver_host_vars
+
         dctx = self.ctx.driver_context()
         driver = self.ctx.driver()
-        return driver.discover(dctx), driver.connection_defaults(dctx)
+        return driver.discover(dctx), driver.connection_defaults(dctx), driver_host_vars(dctx)
 
     @property
     def discovered(self) -> dict:
@@ -45,6 +47,7 @@ class Session:
     def addresses(self) -> dict[str, str]:
         return inv.host_addresses(self.environment, self.discovered)
 
-    def inventory(self, plans: dict | None = None) -> inv.DeployInventory:
+    def inventory(self, desired: dict | None = None) -> inv.DeployInventory:
         return inv.deploy_inventory(self.config, self.environment, self.discovered, state_dir=self.ctx.state_dir,
-                                    connection_defaults=self._discovery[1], plans=plans)
+                                    connection_defaults=self._discovery[1], driver_vars=self._discovery[2],
+                                    desired=desired)

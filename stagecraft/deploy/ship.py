@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import process
 from ..commands import host_state
-from ..commands.build import ssh_argv
+from ..commands.ssh import ssh_argv
 from ..errors import ExternalError, UserError
 from .images import local_image_id
 
@@ -19,31 +19,31 @@ def _parallel(fn, targets: list[str]) -> dict:
         return dict(zip(targets, pool.map(fn, targets)))
 
 
-def probe_hosts(hostvars: dict, plans: dict, project: str, hosts: list[str] | None = None) -> dict:
+def probe_hosts(hostvars: dict, desired: dict, project: str, hosts: list[str] | None = None) -> dict:
     """host -> HostState (see commands.host_state)."""
     def probe(host: str):
         hv = hostvars[host]
         if "ansible_host" not in hv:
             raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
-        proc = process.run(ssh_argv(hv) + ["sh -s"], input=host_state.probe_script(project, plans[host].image_refs),
+        proc = process.run(ssh_argv(hv) + ["sh -s"], input=host_state.probe_script(project, desired[host].image_refs),
                            what=f"ssh to {host}")
         if proc.returncode == 255:
             raise ExternalError(f"ssh to {host} failed: {proc.stderr.strip()}")
         return host_state.parse_probe(proc.stdout)
 
-    return _parallel(probe, hosts or sorted(plans))
+    return _parallel(probe, hosts or sorted(desired))
 
 
-def ship_over_ssh(hostvars: dict, plans: dict, states: dict, say, skip=None) -> dict:
+def ship_over_ssh(hostvars: dict, desired: dict, states: dict, say, skip=None) -> dict:
     """docker save | ssh docker load for the hosts in `states`, skipping those that already have the
     image ID and refs for which skip(ref) is true (hosts pull those from the registry). host -> shipped.
 
     Each distinct set of images is saved once to a temporary archive and sent to every host that needs
     it in one SSH stream, instead of one `docker save` per image and host."""
-    refs = sorted({r for h in states for r in plans[h].image_refs})
+    refs = sorted({r for h in states for r in desired[h].image_refs})
     local_ids = {ref: local_image_id(ref) for ref in refs if not (skip and skip(ref))}
     # Not built here (e.g. a public image): the host pulls it itself.
-    wanted = {h: tuple(ref for ref in plans[h].image_refs
+    wanted = {h: tuple(ref for ref in desired[h].image_refs
                        if local_ids.get(ref) and states[h].image_ids.get(ref) != local_ids[ref])
               for h in sorted(states)}
 
@@ -67,24 +67,24 @@ def ship_over_ssh(hostvars: dict, plans: dict, states: dict, say, skip=None) -> 
         return _parallel(ship, sorted(states))
 
 
-def unchanged_hosts(plans: dict, states: dict, env_values: dict) -> dict[str, str | None]:
-    """host -> None if it already runs exactly its plan (the rollout can skip it), else the reason."""
-    local_ids = {ref: local_image_id(ref) for p in plans.values() for ref in p.images.values() if ref}
-    return {h: host_state.unchanged_reason(plans[h], st, local_ids,
-                                           host_state.env_file_digest(plans[h].secret_names, env_values))
+def unchanged_hosts(desired: dict, states: dict, env_values: dict) -> dict[str, str | None]:
+    """host -> None if it already runs exactly its desired state (the rollout can skip it), else the reason."""
+    local_ids = {ref: local_image_id(ref) for p in desired.values() for ref in p.images.values() if ref}
+    return {h: host_state.unchanged_reason(desired[h], st, local_ids,
+                                           host_state.env_file_digest(desired[h].secret_names, env_values))
             for h, st in states.items()}
 
 
-def ship(session, plans: dict, hostvars: dict) -> set[str]:
-    """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their plan,
+def ship(session, desired: dict, hostvars: dict) -> set[str]:
+    """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their desired state,
     which the rollout leaves alone (fast no-op deploys) unless --force."""
     project = session.config.project
     pulled = project.in_registry if project.images.via_registry else None
-    states = probe_hosts(hostvars, plans, project.name, session.limit)
-    ship_over_ssh(hostvars, plans, states, session.say, skip=pulled)
+    states = probe_hosts(hostvars, desired, project.name, session.limit)
+    ship_over_ssh(hostvars, desired, states, session.say, skip=pulled)
     if session.force:
         return set()
-    reasons = unchanged_hosts(plans, states, session.envvars)
+    reasons = unchanged_hosts(desired, states, session.envvars)
     for host, reason in sorted(reasons.items()):
         if reason and session.verbosity:
             session.say(f"{host}: rollout needed ({reason})")
