@@ -186,10 +186,10 @@ def not_configured_note(config, strategy: str) -> str:
 def migrate(session, rel, strategy: str, desired: dict, inventory, unchanged: set[str] = frozenset()) -> None:
     ctx, limit = session.ctx, session.limit
     phase = PHASES[strategy]
-    targets = targets(ctx, strategies=(strategy,))
-    if not targets:
+    wanted = targets(ctx, strategies=(strategy,))
+    if not wanted:
         return rel.skip(phase, not_configured_note(ctx.config, strategy))
-    left_out = sorted({runner_host(ctx, t.run_in) for t in targets if t.run_in} - set(limit or desired))
+    left_out = sorted({runner_host(ctx, t.run_in) for t in wanted if t.run_in} - set(limit or desired))
     if left_out:
         session.warn(f"{phase}: not run, --limit leaves out {', '.join(left_out)} where migrations run; "
                      "run 'stagecraft migrate run' when ready")
@@ -202,7 +202,7 @@ def migrate(session, rel, strategy: str, desired: dict, inventory, unchanged: se
             if stateful:
                 roll(session, rel, desired, inventory, stateful, stage="data")
         results = []
-        for target in targets:
+        for target in wanted:
             host = runner_host(ctx, target.run_in) if target.run_in else None
             image = desired[host].images.get(target.run_in) if host else None
             results.append(apply(Psql(ctx, target, hostvars=inventory.hostvars, image=image), session.say))

@@ -132,3 +132,17 @@ def test_rollback_runs_the_same_sequence_with_recorded_hosts(tmp_path, fake_proc
                           ("rollout", "completed"), ("migrate_post", "skipped: never"), ("finalize", "completed")]
     assert "build" not in fake_processes and not [r for r in fake_processes if r[0] == "hook"]
     assert "hosts" not in rel.manifest  # already recorded in the rollback's manifest at creation
+
+
+def test_the_migrate_phases_skip_with_the_reason_or_name_what_is_missing(tmp_path):
+    """The real migrate phase (no stubs): post_deploy has no database here; pre_deploy's migrations
+    directory is missing, which the message names by key path."""
+    from stagecraft.deploy.migrations import migrate
+    from stagecraft.errors import UserError
+
+    ctx = Ctx(tmp_path)
+    rel = Release()
+    migrate(Session(ctx), rel, "post_deploy", {}, None)
+    assert rel.phases == [("migrate_post", "skipped: no post_deploy migrations configured")]
+    with pytest.raises(UserError, match="databases.main.migrations.path: directory not found"):
+        migrate(Session(ctx), rel, "pre_deploy", {}, None)
