@@ -42,7 +42,7 @@ Example:
 @DATABASE
 @global_options
 def plan_cmd(database: str | None):
-    from .. import migrate as mig
+    from ..deploy import migrations as mig
 
     ctx = env_context()
     rows = []
@@ -84,7 +84,7 @@ Example:
               help="Wait up to SECONDS for another run on this environment to finish.")
 @global_options
 def run_cmd(database: str | None, lock_wait: float):
-    from .. import migrate as mig
+    from ..deploy import migrations as mig
     from ..runner.recorder import recorded_release
 
     ctx = env_context()

@@ -33,12 +33,10 @@ class EnvContext:
         return get_driver(self.environment.driver)
 
     def inventory(self) -> dict:
-        from ..commands.inventory import render_inventory
+        """The environment's Ansible inventory, from one driver discovery."""
+        from ..deploy.session import Session
 
-        ctx = self.driver_context()
-        driver = self.driver()
-        return render_inventory(self.config, self.environment, driver.discover(ctx), state_dir=self.state_dir,
-                                connection_defaults=driver.connection_defaults(ctx))
+        return Session(self).inventory().document
 
 
 def env_context() -> EnvContext:

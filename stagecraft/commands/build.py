@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 # nginx from Debian packages, copied with only the libraries it links and the directories it writes
@@ -26,23 +25,6 @@ COPY --from=nginx /out /
 STOPSIGNAL SIGQUIT
 CMD ["/usr/sbin/nginx", "-g", "daemon off;"]
 """
-
-
-def git_version(workdir: Path) -> tuple[str, str]:
-    """(version, commit): the short commit, with '-dirty-<hash of the diff>' for uncommitted changes."""
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=workdir, capture_output=True, text=True)
-
-    head = git("rev-parse", "HEAD")
-    if head.returncode != 0:
-        return "unversioned", ""
-    commit = head.stdout.strip()
-    version = commit[:12]
-    status = git("status", "--porcelain", "--", ".")
-    if status.stdout.strip():
-        diff = git("diff", "HEAD", "--", ".").stdout + status.stdout
-        version += "-dirty-" + hashlib.sha256(diff.encode()).hexdigest()[:8]
-    return version, commit
 
 
 def edge_image_tag(base_image: str) -> str:
@@ -89,14 +71,3 @@ def encore_build_argv(ref: str, base_dir: Path, settings: dict) -> tuple[list[st
         if build.get(key):
             argv.append(f"--{key}={','.join(build[key])}")
     return argv + [ref], workdir
-
-
-def ssh_argv(hostvars: dict) -> list[str]:
-    """ssh to a host with the connection variables of the rendered inventory."""
-    import shlex
-
-    argv = ["ssh", "-o", "BatchMode=yes", "-p", str(hostvars.get("ansible_port", 22))]
-    if hostvars.get("ansible_ssh_private_key_file"):
-        argv += ["-i", hostvars["ansible_ssh_private_key_file"]]
-    argv += shlex.split(hostvars.get("ansible_ssh_common_args", ""))
-    return argv + [f"{hostvars.get('ansible_user', 'root')}@{hostvars['ansible_host']}"]

@@ -12,12 +12,13 @@ from __future__ import annotations
 import copy
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import yaml
 
 EDGE_SERVICE = "stagecraft-edge"
 EDGE_PUBLIC_PORT = 80
-EDGE_INTERNAL_PORT = 8000
+EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,42 @@ class HostDeploy:
     host: str
     definition: str  # compose.yaml text
     hash: str
-    services: list  # rollout order: [{name, strategy, replicas, port, healthcheck_timeout, drain_seconds[, pre_stop]}]
+    services: list  # rollout order: [{name, replicas, port, **Rollout.module_vars()}]
     images: dict  # service -> image ref
     edge_config: str = ""
     edge_port: int | None = None
     secret_names: list = field(default_factory=list)
+
+    @cached_property
+    def compose_services(self) -> dict:
+        """The rendered compose file's services (parsed once; the one place that reads `definition`)."""
+        return yaml.safe_load(self.definition).get("services") or {}
+
+    @property
+    def edge_image(self) -> str:
+        return (self.compose_services.get(EDGE_SERVICE) or {}).get("image", "")
+
+    @property
+    def image_refs(self) -> list[str]:
+        """The image refs the host runs (its services' and its edge proxy's), sorted."""
+        return sorted(r for r in set(self.images.values()) | {self.edge_image} if r)
+
+    @property
+    def service_names(self) -> list[str]:
+        """The services the rollout handles, edge proxy included."""
+        return [x["name"] for x in self.services] + ([EDGE_SERVICE] if self.edge_config else [])
+
+    def manifest_entry(self) -> dict:
+        """What a release records of the host (read back by `from_manifest`)."""
+        return {"compose": self.definition, "compose_hash": self.hash, "edge_config": self.edge_config,
+                "services": self.services, "secret_names": self.secret_names}
+
+    @classmethod
+    def from_manifest(cls, host: str, entry: dict) -> "HostDeploy":
+        plan = cls(host=host, definition=entry["compose"], hash=entry["compose_hash"], services=entry.get("services", []),
+                   images={}, edge_config=entry.get("edge_config", ""), secret_names=entry.get("secret_names", []))
+        plan.images.update({n: sv.get("image", "") for n, sv in plan.compose_services.items()})
+        return plan
 
 
 def routed_services(config, compose: dict) -> list[str]:
@@ -37,34 +69,40 @@ def routed_services(config, compose: dict) -> list[str]:
     return sorted(s for s in (compose.get("services") or {}) if config.service(s).port)
 
 
-def encore_service(config) -> str | None:
-    """The compose service whose image `encore build docker` makes (backend.provider encore-ts)."""
-    backend = config.backend
-    if backend is None or backend.provider != "encore-ts":
+def backend_of(config):
+    """The configured backend plugin (stagecraft.backends), or None when there is no `backend`."""
+    if config.backend is None:
         return None
-    return backend.service or (backend.settings.get("build") or {}).get("image_name") or "api"
+    from ..plugins import load
+
+    return load("backend", config.backend.provider, key="backend.provider")
+
+
+def backend_service(config) -> str | None:
+    """The compose service whose image the backend builds itself (e.g. encore-ts), if any."""
+    backend = backend_of(config)
+    return backend.image_service(config) if backend else None
 
 
 def built_services(config, compose: dict) -> list[str]:
-    """Services whose images Stagecraft builds: those with `build:`, and the encore-ts backend."""
+    """Services whose images Stagecraft builds: those with `build:`, and the backend's own."""
     names = {s for s, spec in (compose.get("services") or {}).items() if (spec or {}).get("build")}
-    encore = encore_service(config)
-    if encore in (compose.get("services") or {}):
-        names.add(encore)
+    own = backend_service(config)
+    if own in (compose.get("services") or {}):
+        names.add(own)
     return sorted(names)
 
 
 def image_refs(config, compose: dict, version: str) -> dict[str, str]:
-    """service -> image: services with only `build:` (and the encore-ts backend) get the release tag; a
+    """service -> image: services with only `build:` (and the backend's own) get the release tag; a
     service with `build:` and `image:` is tagged with its image, as Compose does (e.g. a database image that
     must not change, and so restart, with every release); others keep their image."""
     out = {}
-    encore = encore_service(config)
+    own = backend_service(config)
     for name, spec in sorted((compose.get("services") or {}).items()):
         spec = spec or {}
-        if name == encore:
-            suffix = (config.backend.settings.get("build") or {}).get("tag_suffix") or ""
-            out[name] = config.project.image_ref(name, version + suffix)
+        if name == own:
+            out[name] = config.project.image_ref(name, version + backend_of(config).tag_suffix(config))
         else:
             out[name] = spec.get("image") or (config.project.image_ref(name, version) if spec.get("build") else "")
     return out
@@ -101,9 +139,13 @@ def _networks(spec: dict) -> set[str]:
     return set(nets if isinstance(nets, list) else nets.keys())
 
 
+def is_public(config, host) -> bool:
+    """A host with a public role: its edge proxy answers the internet (port 80)."""
+    return any(config.roles[r].public for r in host.roles if r in config.roles)
+
+
 def host_edge_port(config, host) -> int:
-    return EDGE_PUBLIC_PORT if any(config.roles[r].public for r in host.roles if r in config.roles) \
-        else EDGE_INTERNAL_PORT
+    return EDGE_PUBLIC_PORT if is_public(config, host) else EDGE_INTERNAL_PORT
 
 
 def render_host(config, env, host, compose: dict, version: str, *, edge_image: str,
@@ -158,12 +200,9 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
         doc["networks"] = top_networks
     definition = yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=2**20)
     digest = hashlib.sha256((definition + edge_config).encode()).hexdigest()
-    order = [{"name": n, "strategy": config.service(n).strategy,
+    order = [{"name": n, **config.service(n).rollout.module_vars(),
               "replicas": int(((compose["services"][n] or {}).get("deploy") or {}).get("replicas") or 1),
-              "port": config.service(n).port, "healthcheck_timeout": config.service(n).healthcheck_timeout,
-              "drain_seconds": max(config.service(n).drain_seconds, 1),
-              **({"pre_stop": list(config.service(n).pre_stop), "pre_stop_timeout": config.service(n).pre_stop_timeout}
-                 if config.service(n).pre_stop else {})}
+              "port": config.service(n).port}
              for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
     return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
                       images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from ..drivers import HostFacts
 from ..known_hosts import known_hosts_path
+from .compose_render import EDGE_INTERNAL_PORT, is_public
 
 
 def group_name(prefix: str, name: str) -> str:
@@ -20,12 +20,12 @@ def group_name(prefix: str, name: str) -> str:
     return f"{prefix}_{name.replace('-', '_')}"
 
 
-def _connection_vars(host, facts: HostFacts | None, defaults: dict, base_dir: Path, known_hosts: Path) -> dict:
+def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir: Path,
+                     known_hosts: Path) -> dict:
     ssh = host.ssh
     out = {"ansible_user": ssh.user,
            "ansible_port": (facts.port if facts and facts.port else ssh.port),
            "ansible_python_interpreter": "/usr/bin/python3"}
-    address = (facts.address if facts else None) or host.address
     if address:
         out["ansible_host"] = address
     key = ssh.key or defaults.get("key")
@@ -40,12 +40,14 @@ def _connection_vars(host, facts: HostFacts | None, defaults: dict, base_dir: Pa
     return out
 
 
-EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
+def _address(host, facts) -> str | None:
+    """Discovered, else written in the config."""
+    return (facts.address if facts else None) or host.address
 
 
 def _firewall_vars(config, host, peer_addresses: list[str]) -> dict:
     fw = config.firewall
-    public = any(config.roles[r].public for r in host.roles if r in config.roles)
+    public = is_public(config, host)
     rules = [
         {"port": str(r.port), "proto": r.proto, "sources": list(r.sources)}
         for r in fw.allow if r.applies_to(host.roles)
@@ -94,11 +96,13 @@ def _read_ca(path: Path) -> str:
     return text
 
 
-def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_dir: Path,
-              peer_addresses: list[str] = ()) -> dict:
+def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_addresses: list[str] = (),
+              driver_vars: dict | None = None) -> dict:
+    """facts: the driver's HostFacts for the host (address, port) or None; driver_vars: variables only
+    hosts of this environment's driver need (the driver's `host_vars`)."""
     base_dir = Path(config.base_dir).resolve()
     known_hosts = known_hosts_path(state_dir, env.name)
-    out = _connection_vars(host, facts, defaults, base_dir, known_hosts)
+    out = _connection_vars(host, facts, _address(host, facts), defaults, base_dir, known_hosts)
     out["stagecraft_host"] = host.name
     out["stagecraft_roles"] = list(host.roles)
     out["stagecraft_services"] = config.services_for_roles(host.roles)
@@ -106,32 +110,31 @@ def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_
     vols = config.volumes.for_host(host.roles)
     out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
                 "volumes_block": vols["block"]})
-    if env.driver == "digitalocean":
-        from ..providers.digitalocean.plan import block_volumes
-
-        # Attached DigitalOcean volumes: the volumes role formats (if empty) and mounts them.
-        out["volumes_block"] = vols["block"] + block_volumes(config, env, host)
+    out.update(driver_vars or {})
     out.update(_tailscale_vars(config, env, host))
     if config.project.images.registry_ca_file:
         ca = base_dir / config.project.images.registry_ca_file
         out["bootstrap_docker_registry_ca_certs"] = [{"registry": config.project.registry_host,
                                                       "cert": _read_ca(ca)}]
-    if env.driver == "local":
-        # Local hosts are Debian 13 containers: its own docker.io + docker-compose give Compose v2.
-        out["bootstrap_docker_source"] = "distro"
     out.update(env.vars)
     out.update(host.vars)
     return out
 
 
-def render_inventory(config, env, discovered: dict[str, HostFacts], *, state_dir: Path,
-                     connection_defaults: dict | None = None) -> dict:
-    """The YAML-inventory structure for one environment."""
+def host_addresses(env, discovered: dict) -> dict[str, str]:
+    """host -> address, for hosts that have one."""
+    return {h.name: a for h in env.hosts if (a := _address(h, discovered.get(h.name)))}
+
+
+def render_inventory(config, env, discovered: dict, *, state_dir: Path, connection_defaults: dict | None = None,
+                     driver_vars: dict[str, dict] | None = None) -> dict:
+    """The YAML-inventory structure for one environment. discovered: host -> HostFacts (one driver
+    discovery); driver_vars: host -> variables from the driver's `host_vars`."""
     defaults = connection_defaults or {}
     env_group = group_name("env", env.name)
-    addresses = sorted({(discovered[h.name].address if h.name in discovered else h.address) or "" for h in env.hosts}
-                       - {""})
-    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses)
+    addresses = sorted(set(host_addresses(env, discovered).values()))
+    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses,
+                               (driver_vars or {}).get(h.name))
              for h in env.hosts}
     children: dict = {env_group: {"hosts": {name: None for name in sorted(hosts)} or None}}
     for role in sorted(config.roles):

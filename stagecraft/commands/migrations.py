@@ -31,7 +31,7 @@ class MigrationFile:
 
 
 @dataclass(frozen=True)
-class MigrationPlan:
+class MigrationStatus:
     database: str
     applied: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
@@ -90,9 +90,9 @@ def parse_status(stdout: str) -> dict[str, str]:
     return applied
 
 
-def plan(database: str, files: list[MigrationFile], applied: dict[str, str]) -> MigrationPlan:
+def status_of(database: str, files: list[MigrationFile], applied: dict[str, str]) -> MigrationStatus:
     names = {f.name for f in files}
-    return MigrationPlan(
+    return MigrationStatus(
         database=database,
         applied=[f.name for f in files if f.name in applied and applied[f.name] == f.checksum],
         pending=[f.name for f in files if f.name not in applied],

@@ -32,7 +32,10 @@ class LoadedConfig:
             raise ConfigError([ConfigIssue(self.doc.position(("environments", env_name, "env_file")),
                                            f"environments.{env_name}.env_file",
                                            f"file not found: {env.env_file}")])
-        variables = r.load_variables(env_file, environ)
+        from ..plugins import load
+
+        # The secrets provider: the built-in `env` reads the env_file and the process environment.
+        variables = load("secrets", "env")(env_file, environ)
         data, issues = r.interpolate(self.doc.data, variables, self.doc)
         if issues:
             raise ConfigError(issues, path=str(self.path))

@@ -12,6 +12,11 @@ class Images:
     registry_password_env: str | None = None
     registry_ca_file: str | None = None
 
+    @property
+    def via_registry(self) -> bool:
+        """Images reach hosts through project.registry (push here, pull there), not over SSH."""
+        return self.transport == "registry"
+
 
 @dataclass(frozen=True)
 class Project:

@@ -34,35 +34,58 @@ class Build:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """services.<s>.rollout: how a service's containers are replaced. The one source of these
+    defaults: the schema, the compose role's argument spec and the compose_rollout module agree with
+    it (tests/unit/test_rollout_contract.py)."""
+
+    strategy: str = "rolling"  # rolling: new beside old, switch when healthy; recreate: compose up -d
+    healthcheck_timeout: int = 60  # seconds new containers have to become healthy
+    # Seconds old containers keep serving after the edge moved to the new ones, so requests already
+    # sent to them finish (nginx hands over on reload, not instantly): at least 1.
+    drain_seconds: int = 1
+    pre_stop: tuple[str, ...] = ()  # argv run in each old container after the drain, before the stop
+    pre_stop_timeout: int = 30
+
+    @classmethod
+    def parse(cls, data: dict) -> "Rollout":
+        fields = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
+        if "pre_stop" in fields:
+            fields["pre_stop"] = tuple(fields["pre_stop"] or ())
+        return cls(**fields)
+
+    def module_vars(self) -> dict:
+        """The compose_rollout module's per-service options (pre_stop only when there is one)."""
+        out = {"strategy": self.strategy, "healthcheck_timeout": self.healthcheck_timeout,
+               "drain_seconds": self.drain_seconds}
+        if self.pre_stop:
+            out.update({"pre_stop": list(self.pre_stop), "pre_stop_timeout": self.pre_stop_timeout})
+        return out
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     role: str | None = None
-    strategy: str = "rolling"
-    healthcheck_timeout: int = 60
-    drain_seconds: int = 0
-    pre_stop: tuple[str, ...] = ()
-    pre_stop_timeout: int = 30
-    batch_size: int | str | None = None
+    rollout: Rollout = field(default_factory=Rollout)
     port: int | None = None
     public_host: str | None = None
     public_path: str = "/"
     build: Build | None = None
     secrets: tuple[str, ...] = ()
 
+    @property
+    def strategy(self) -> str:
+        return self.rollout.strategy
+
     @classmethod
     def parse(cls, name: str, data: dict) -> "Service":
-        rollout = data.get("rollout") or {}
         public = data.get("public") or {}
         build = data.get("build")
         return cls(
             name=name,
             role=data.get("role"),
-            strategy=rollout.get("strategy", "rolling"),
-            healthcheck_timeout=rollout.get("healthcheck_timeout", 60),
-            drain_seconds=rollout.get("drain_seconds", 0),
-            pre_stop=tuple(rollout.get("pre_stop") or ()),
-            pre_stop_timeout=rollout.get("pre_stop_timeout", 30),
-            batch_size=rollout.get("batch_size"),
+            rollout=Rollout.parse(data.get("rollout") or {}),
             port=data.get("port"),
             public_host=public.get("host"),
             public_path=public.get("path", "/"),

@@ -1,13 +1,14 @@
 """Infra drivers: where an environment's hosts come from (local containers, DigitalOcean, existing SSH hosts).
 
-Each driver module exposes `discover(ctx) -> dict[host name, HostFacts]` and
-`connection_defaults(ctx) -> dict` (SSH key, known_hosts). Modules are imported
-on first use so the CLI starts fast.
+Each driver module exposes `discover(ctx) -> dict[host name, HostFacts]`,
+`connection_defaults(ctx) -> dict` (SSH key, known_hosts) and `host_vars(ctx, host) -> dict`
+(inventory variables only its hosts need, so the inventory has no branch per driver). Drivers
+are plugins (entry point group `stagecraft.drivers`, see stagecraft.plugins), imported on first
+use so the CLI starts fast.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,9 +30,13 @@ class DriverContext:
     state_dir: Path
 
 
-_MODULES = {"local": "stagecraft.drivers.local", "ssh": "stagecraft.drivers.ssh",
-            "digitalocean": "stagecraft.drivers.digitalocean"}
-
-
 def get_driver(name: str):
-    return importlib.import_module(_MODULES[name])
+    from ..plugins import load
+
+    return load("driver", name, key="environments.<env>.driver")
+
+
+def driver_host_vars(ctx: DriverContext) -> dict[str, dict]:
+    """host -> the inventory variables the environment's driver adds for it."""
+    driver = get_driver(ctx.environment.driver)
+    return {h.name: driver.host_vars(ctx, h) for h in ctx.environment.hosts}

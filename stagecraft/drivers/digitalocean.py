@@ -40,6 +40,14 @@ def _read(ctx: DriverContext, api):
     return desired, actual, wanted_fw, plan.plan(desired, actual.droplets, actual.volumes, actual.firewalls, wanted_fw)
 
 
+def host_vars(ctx: DriverContext, host) -> dict:
+    """Attached DigitalOcean volumes: the volumes role formats (if empty) and mounts them."""
+    from ..providers.digitalocean.plan import block_volumes
+
+    base = ctx.config.volumes.for_host(host.roles)["block"]
+    return {"volumes_block": base + block_volumes(ctx.config, ctx.environment, host)}
+
+
 def plan(ctx: DriverContext) -> dict:
     """create / keep / drift / orphan per host, plus firewalls: read-only."""
     _, _, _, result = _read(ctx, _api(ctx))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
+from .. import process
 from ..errors import ExternalError
 
 ENGINE_HINT = ("install Docker (Debian/Ubuntu: apt-get install docker.io) and start it "
@@ -15,11 +15,7 @@ ENGINE_HINT = ("install Docker (Debian/Ubuntu: apt-get install docker.io) and st
 def docker(*args: str, input: bytes | str | None = None, check: bool = True, timeout: float = 600):
     if shutil.which("docker") is None:
         raise ExternalError("the docker command is not installed", hint=ENGINE_HINT)
-    try:
-        proc = subprocess.run(["docker", *args], input=input, capture_output=True, timeout=timeout,
-                              text=not isinstance(input, bytes))
-    except subprocess.TimeoutExpired:
-        raise ExternalError(f"docker {args[0]} did not finish within {timeout:g} s", hint=ENGINE_HINT) from None
+    proc = process.run(["docker", *args], input=input, timeout=timeout, what=f"docker {args[0]}", hint=ENGINE_HINT)
     if check and proc.returncode != 0:
         err = proc.stderr if isinstance(proc.stderr, str) else proc.stderr.decode(errors="replace")
         raise ExternalError(f"docker {args[0]} failed: {err.strip() or 'exit ' + str(proc.returncode)}")
@@ -31,9 +27,8 @@ def require_engine() -> None:
     if shutil.which("docker") is None:
         raise ExternalError("the docker command is not installed", hint=ENGINE_HINT)
     try:
-        proc = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
-                              timeout=20)
-    except subprocess.TimeoutExpired:
+        proc = process.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=20, what="docker info")
+    except ExternalError:
         raise ExternalError("no Docker engine answered within 20 s", hint=ENGINE_HINT) from None
     if proc.returncode != 0 or not proc.stdout.strip():
         detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no answer"

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import process
 from ..commands import local_hosts as cmd
 from ..errors import ExternalError, UserError
 from ..paths import ensure_private_dir
@@ -24,6 +25,11 @@ from .docker_cli import docker, image_exists, inspect, require_engine
 SSH_WAIT_SECONDS = 90
 # Discovery runs on every inventory render: a hung engine must not hang `stagecraft inventory`.
 DISCOVER_TIMEOUT_SECONDS = 20
+
+
+def host_vars(ctx: DriverContext, host) -> dict:
+    # Local hosts are Debian 13 containers: its own docker.io + docker-compose give Compose v2.
+    return {"bootstrap_docker_source": "distro"}
 
 
 def key_file(ctx: DriverContext) -> Path:
@@ -98,9 +104,9 @@ def ensure_key(ctx: DriverContext) -> str:
     key = key_file(ctx)
     if not key.exists():
         ensure_private_dir(key.parent)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-                        f"stagecraft-{ctx.config.project.name}-{ctx.environment.name}", "-f", str(key)],
-                       check=True, capture_output=True)
+        process.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                     f"stagecraft-{ctx.config.project.name}-{ctx.environment.name}", "-f", str(key)],
+                    what="ssh-keygen", check=True)
     key.chmod(0o600)
     return key.with_suffix(".pub").read_text().strip()
 
@@ -137,7 +143,7 @@ def build_base_image(spec: dict, tag: str, say) -> None:
     say(f"building base image {tag} with debootstrap ({spec['suite']}, takes about a minute)")
     with tempfile.TemporaryDirectory(prefix="stagecraft-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        proc = subprocess.run(cmd.debootstrap_argv(spec, str(rootfs)), capture_output=True, text=True)
+        proc = process.run(cmd.debootstrap_argv(spec, str(rootfs)), what="debootstrap")
         if proc.returncode != 0:
             raise ExternalError(f"debootstrap failed: {proc.stderr.strip()[-500:] or proc.stdout.strip()[-500:]}")
         # Keep the image small and free of this machine's identity.
@@ -145,8 +151,9 @@ def build_base_image(spec: dict, tag: str, say) -> None:
         for leftover in ("etc/ssh/ssh_host_ed25519_key", "etc/ssh/ssh_host_rsa_key", "etc/ssh/ssh_host_ecdsa_key"):
             for suffix in ("", ".pub"):
                 (rootfs / (leftover + suffix)).unlink(missing_ok=True)
+        # A pipeline (tar streams the rootfs into docker import): the one Popen outside stagecraft.process.
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        imp = subprocess.run(cmd.import_argv(tag), stdin=tar.stdout, capture_output=True, text=True)
+        imp = process.run(cmd.import_argv(tag), stdin=tar.stdout, what="docker import")
         tar.stdout.close()
         tar.wait()
         if imp.returncode != 0 or tar.returncode != 0:
@@ -167,7 +174,7 @@ def _wait_for_ssh(ctx: DriverContext, address: str, deadline: float) -> None:
             "-o", "IdentitiesOnly=yes", f"root@{address}", "true"]
     last = ""
     while time.monotonic() < deadline:
-        proc = subprocess.run(argv, capture_output=True, text=True)
+        proc = process.run(argv, what=f"ssh to {address}")
         if proc.returncode == 0:
             return
         last = proc.stderr.strip()

@@ -11,3 +11,7 @@ def discover(ctx: DriverContext) -> dict[str, HostFacts]:
 
 def connection_defaults(ctx: DriverContext) -> dict:
     return {}
+
+
+def host_vars(ctx: DriverContext, host) -> dict:
+    return {}

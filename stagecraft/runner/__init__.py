@@ -130,7 +130,9 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
     run_dir = runs_dir / run_id
     (run_dir / "inventory").mkdir(parents=True, mode=0o700)
     inv_file = run_dir / "inventory" / "hosts.yml"
-    inv_file.write_text(to_yaml(inventory if inventory is not None else env_ctx.inventory()))
+    if inventory is None:
+        inventory = env_ctx.inventory()
+    inv_file.write_text(to_yaml(inventory))
     _rotate(runs_dir, int(os.environ.get("STAGECRAFT_KEEP_RUNS", "20")))
 
     path = Path(playbook)
@@ -178,7 +180,7 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
                 extravars=extravars or {}, envvars=ansible_env(envvars), limit=limit, verbosity=verbosity or None,
                 cmdline=cmdline or None, quiet=True, suppress_env_files=True, event_handler=on_event,
                 cancel_callback=cancelled.is_set, settings={"suppress_ansible_output": True},
-                forks=_forks(inventory if inventory is not None else env_ctx.inventory()),
+                forks=_forks(inventory),
             )
     finally:
         for sig, handler in previous.items():

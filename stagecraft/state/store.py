@@ -22,6 +22,9 @@ PHASES = ("build", "push", "migrate_pre", "rollout", "migrate_post", "finalize")
 STATUSES = ("pending", "running", "completed", "failed", "skipped", "interrupted")
 
 
+DEPLOYING_KINDS = ("deploy", "rollback")
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -219,6 +222,15 @@ class Store:
     def events(self, release_id: str) -> list[dict]:
         return [dict(r) for r in self.conn.execute(
             "SELECT * FROM events WHERE release_id=? ORDER BY run_id, counter", (release_id,))]
+
+    def deployments(self, environment: str) -> list[dict]:
+        """Deploys and rollbacks (the releases that put compose files on hosts), newest first."""
+        return [r for r in self.list_releases(environment) if r["kind"] in DEPLOYING_KINDS]
+
+    def current(self, environment: str) -> Release | None:
+        """The last completed deploy or rollback: what the hosts run now."""
+        row = next((r for r in self.deployments(environment) if r["status"] == "completed"), None)
+        return self.get_release(row["id"]) if row else None
 
     def latest(self, environment: str, *, kind: str = "deploy", status: str | None = None) -> Release | None:
         for row in self.list_releases(environment, kind=kind):

@@ -9,7 +9,7 @@ import yaml
 
 from stagecraft.commands.compose_render import EDGE_SERVICE, render_host
 from stagecraft.config import load_config
-from stagecraft.pipeline import compose_of, render_all
+from stagecraft.deploy.render import compose_of, render_all
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "multi"
 
@@ -27,7 +27,8 @@ def setup(tmp_path):
 
 
 def hostvars(env):
-    return {"_meta": {"hostvars": {h.name: {"ansible_host": h.address} for h in env.hosts}}}
+    """host -> address, as the deploy session hands them to render_all."""
+    return {h.name: h.address for h in env.hosts}
 
 
 def test_each_host_gets_only_its_services(tmp_path):
@@ -97,7 +98,8 @@ def test_rollout_order_carries_the_pre_stop_hook(tmp_path):
 
 def test_encore_backend_is_built_by_encore_with_the_release_tag(tmp_path):
     from stagecraft.commands.build import encore_build_argv
-    from stagecraft.commands.compose_render import built_services, encore_service, image_refs
+    from stagecraft.commands.compose_render import backend_of
+    from stagecraft.commands.compose_render import backend_service, built_services, image_refs
 
     config, _ = setup(tmp_path)
     data = yaml.safe_load((tmp_path / "multi" / "stagecraft.yml").read_text())
@@ -106,16 +108,19 @@ def test_encore_backend_is_built_by_encore_with_the_release_tag(tmp_path):
     (tmp_path / "multi" / "stagecraft.yml").write_text(yaml.safe_dump(data))
     config = load_config(tmp_path / "multi" / "stagecraft.yml").resolve("staging", environ={}).config
     compose, _ = compose_of(config)
-    assert encore_service(config) == "web" and "web" in built_services(config, compose)
+    assert backend_service(config) == "web" and "web" in built_services(config, compose)
     assert image_refs(config, compose, "v7")["web"] == "registry.example.com/acme/web:v7"
     argv, cwd = encore_build_argv("r/web:v7", tmp_path, config.backend.settings)
     assert argv == ["encore", "build", "docker", "--arch=arm64", "--gateways=gw", "r/web:v7"]
     assert cwd == (tmp_path / "backend").resolve()
+    # The backend plugin hands the deploy the same command, for its own service only.
+    assert backend_of(config).build_command(config, "web", "r/web:v7")[0] == argv[:-1] + ["r/web:v7"]
+    assert backend_of(config).build_command(config, "api", "r/api:v7") is None
 
 
 def test_generic_backend_build_settings_apply_to_the_backend_service(tmp_path):
     from stagecraft.commands.build import build_argv
-    from stagecraft.pipeline import generic_backend_build
+    from stagecraft.commands.compose_render import backend_of
 
     setup(tmp_path)
     data = yaml.safe_load((tmp_path / "multi" / "stagecraft.yml").read_text())
@@ -124,7 +129,8 @@ def test_generic_backend_build_settings_apply_to_the_backend_service(tmp_path):
                                              "args": {"NODE_ENV": "production"}}}}
     (tmp_path / "multi" / "stagecraft.yml").write_text(yaml.safe_dump(data))
     config = load_config(tmp_path / "multi" / "stagecraft.yml").resolve("staging", environ={}).config
-    assert generic_backend_build(config, "api") is None
-    argv = build_argv("r/web:v1", tmp_path / "multi", "./web", generic_backend_build(config, "web"))
+    backend = backend_of(config)
+    assert backend.build_override(config, "api") is None
+    argv = build_argv("r/web:v1", tmp_path / "multi", "./web", backend.build_override(config, "web"))
     assert argv == ["docker", "build", "-t", "r/web:v1", "-f", str((tmp_path / "multi" / "web" / "Dockerfile.prod")),
                     "--target", "runtime", "--build-arg", "NODE_ENV=production", str(tmp_path / "multi" / "web")]

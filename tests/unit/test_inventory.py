@@ -27,9 +27,13 @@ def multi(tmp_path):
 
 
 def render(project: Path, env: str, discovered=None, defaults=None):
+    from stagecraft.drivers import DriverContext, driver_host_vars
+
     resolved = load_config(project / "stagecraft.yml").resolve(env, environ={})
+    dctx = DriverContext(config=resolved.config, environment=resolved.environment, state_dir=project / ".stagecraft")
     return render_inventory(resolved.config, resolved.environment, discovered or {},
-                            state_dir=project / ".stagecraft", connection_defaults=defaults)
+                            state_dir=project / ".stagecraft", connection_defaults=defaults,
+                            driver_vars=driver_host_vars(dctx))
 
 
 def render_as_cli(project: Path, env: str):

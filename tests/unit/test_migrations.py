@@ -35,7 +35,7 @@ def test_missing_directory_and_odd_names_name_the_key(tmp_path):
 def test_plan_sorts_files_into_applied_pending_changed_missing(tmp_path):
     files = m.read_files(write(tmp_path, {"1.sql": "a;", "2.sql": "b;", "3.sql": "c;"}), "k")
     applied = {"1.sql": files[0].checksum, "2.sql": "edited-since", "0.sql": "gone"}
-    plan = m.plan("main", files, applied)
+    plan = m.status_of("main", files, applied)
     assert plan.applied == ["1.sql"] and plan.changed == ["2.sql"]
     assert plan.pending == ["3.sql"] and plan.missing == ["0.sql"]
 

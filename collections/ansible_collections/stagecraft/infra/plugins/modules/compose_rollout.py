@@ -35,7 +35,7 @@ options:
       replicas: {description: Containers to run., type: int, default: 1}
       port: {description: Container port the edge proxy routes to., type: int}
       healthcheck_timeout: {description: Seconds to wait for healthy containers., type: int, default: 60}
-      drain_seconds: {description: Seconds old containers keep serving after the switch., type: int, default: 2}
+      drain_seconds: {description: Seconds old containers keep serving after the switch., type: int, default: 1}
       pre_stop:
         description: Command run in each old container before it is stopped (after the drain); its result is returned, a failure is not fatal.
         type: list
@@ -319,7 +319,7 @@ def main():
                 replicas=dict(type="int", default=1),
                 port=dict(type="int"),
                 healthcheck_timeout=dict(type="int", default=60),
-                drain_seconds=dict(type="int", default=2),
+                drain_seconds=dict(type="int", default=1),
                 pre_stop=dict(type="list", elements="str"),
                 pre_stop_timeout=dict(type="int", default=30),
             )),

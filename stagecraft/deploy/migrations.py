@@ -1,15 +1,19 @@
 """Running raw SQL migrations: where psql runs (a one-off container on a host, or this machine), the
-status query and the apply. The scripts themselves are built in stagecraft.commands.migrations."""
+status query, the apply, and the migrate_pre / migrate_post phases of a deploy. The scripts themselves
+are built in stagecraft.commands.migrations; `stagecraft migrate` is stagecraft.cli.cmd_migrate."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .commands import migrations as m
-from .errors import ExternalError, UserError
+from .. import process
+from ..commands import migrations as m
+from ..errors import ExternalError, UserError
+from ..plugins import load
+from .batches import rollout_batches
+from .rollout import roll
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ def targets(ctx, only: str | None = None, strategies: tuple[str, ...] | None = N
         if only is not None and name != only:
             continue
         key = f"databases.{name}"
+        if load("migration_engine", db.migrations.engine, key=f"{key}.migrations.engine") is not _this_engine():
+            raise UserError(f"{key}.migrations.engine: '{db.migrations.engine}' is not run by deploys yet "
+                            "(only the built-in raw engine is)")
         url = ctx.resolved.variables.get(db.connection_env)
         if not url:
             raise UserError(f"{key}.connection_env: environment variable {db.connection_env} is not set "
@@ -53,10 +60,15 @@ def targets(ctx, only: str | None = None, strategies: tuple[str, ...] | None = N
     return out
 
 
+def _this_engine():
+    """The raw engine is this module, registered as entry point `raw` (stagecraft.migration_engines)."""
+    import sys
+
+    return sys.modules[__name__]
+
+
 def runner_host(ctx, service: str) -> str:
     """The first host, in rollout order, that runs the service: its new image is there after the push."""
-    from .pipeline import rollout_batches
-
     env = ctx.environment
     for _, hosts in rollout_batches(ctx.config, env, [h.name for h in env.hosts]):
         for host in hosts:
@@ -72,7 +84,7 @@ class Psql:
         self.target = target
         self.host = runner_host(ctx, target.run_in) if target.run_in else None
         if self.host:
-            from .commands.build import ssh_argv
+            from ..commands.ssh import ssh_argv
 
             hv = (hostvars or {}).get(self.host) or {}
             if "ansible_host" not in hv:
@@ -88,31 +100,30 @@ class Psql:
                 raise ExternalError(f"{target.key}: psql not found on this machine (migrations without "
                                     "migrations.run_in run here); install the PostgreSQL client "
                                     "(Debian/Ubuntu: postgresql-client) or set migrations.run_in")
-            import os
-
             self.argv = m.local_argv(target.info)
-            self.prefix, self.env = "", {**os.environ, "PGPASSWORD": target.password}
+            self.prefix, self.env = "", {"PGPASSWORD": target.password}
 
     @property
     def where(self) -> str:
         return f"container of {self.target.run_in} on {self.host}" if self.host else "this machine"
 
-    def run(self, script: str) -> subprocess.CompletedProcess:
-        return subprocess.run(self.argv, input=self.prefix + script, capture_output=True, text=True, env=self.env)
+    def run(self, script: str) -> process.Completed:
+        return process.run(self.argv, input=self.prefix + script, env=self.env, what=f"psql ({self.where})",
+                           secrets=[self.target.password])
 
-    def fail(self, what: str, proc: subprocess.CompletedProcess):
-        detail = (proc.stderr.strip() or proc.stdout.strip())[-1500:]
+    def fail(self, what: str, proc: process.Completed):
+        detail = process.mask(process.error_text(proc), [self.target.password])
         raise ExternalError(f"{self.target.key}: {what} failed ({self.where}, exit {proc.returncode}): {detail}")
 
 
-def status(psql: Psql) -> m.MigrationPlan:
+def status(psql: Psql) -> m.MigrationStatus:
     proc = psql.run(m.status_script(psql.target.table))
     if proc.returncode != 0:
         psql.fail("reading the applied migrations", proc)
-    return m.plan(psql.target.name, psql.target.files, m.parse_status(proc.stdout))
+    return m.status_of(psql.target.name, psql.target.files, m.parse_status(proc.stdout))
 
 
-def check_unchanged(target: Target, found: m.MigrationPlan) -> None:
+def check_unchanged(target: Target, found: m.MigrationStatus) -> None:
     if found.changed:
         raise UserError(f"{target.key}.migrations: applied migration(s) {', '.join(found.changed)} changed after "
                         "they were applied (checksum differs); restore the file(s) and put the change in a new "
@@ -140,26 +151,76 @@ def apply(psql: Psql, say) -> dict:
 
 def deployed_image(ctx, host: str, service: str) -> str | None:
     """The image of `service` on `host` in the environment's last completed deploy or rollback."""
-    import yaml
+    from ..commands.compose_render import HostDeploy
+    from ..state import open_store
 
-    from .state import open_store
-
-    store = open_store(ctx.state_dir)
-    for row in store.list_releases(ctx.environment.name):
-        if row["kind"] in ("deploy", "rollback") and row["status"] == "completed":
-            compose = ((store.get_release(row["id"]).manifest.get("hosts") or {}).get(host) or {}).get("compose")
-            services = (yaml.safe_load(compose) or {}).get("services") or {} if compose else {}
-            return (services.get(service) or {}).get("image")
-    return None
+    current = open_store(ctx.state_dir).current(ctx.environment.name)
+    entry = ((current.manifest.get("hosts") or {}).get(host) if current else None) or {}
+    return (HostDeploy.from_manifest(host, entry).images.get(service) or None) if entry.get("compose") else None
 
 
-def runners(ctx, database: str | None = None) -> list[Psql]:
-    """A Psql per database with migrations, running in the image deployed now (for migrate and plan)."""
-    from .commands.inventory import to_list_json
+def runners(ctx, database: str | None = None, hostvars: dict | None = None) -> list[Psql]:
+    """A Psql per database with migrations, running in the image deployed now (for migrate and plan).
+    hostvars: host -> connection variables (default: the environment's, discovered now)."""
+    if hostvars is None:
+        from .session import Session
 
-    hostvars = to_list_json(ctx.inventory())["_meta"]["hostvars"]
+        hostvars = Session(ctx).inventory().hostvars
     out = []
     for target in targets(ctx, database):
         image = deployed_image(ctx, runner_host(ctx, target.run_in), target.run_in) if target.run_in else None
         out.append(Psql(ctx, target, hostvars=hostvars, image=image))
     return out
+
+
+# ---- the deploy's migrate phases --------------------------------------------------------------
+PHASES = {"pre_deploy": "migrate_pre", "post_deploy": "migrate_post"}
+
+
+def not_configured_note(config, strategy: str) -> str:
+    manual = sorted(d.name for d in config.databases.values() if d.migrations and d.migrations.strategy == "manual")
+    note = f"no {strategy} migrations configured"
+    return note + (f" (manual: {', '.join(manual)}; run 'stagecraft migrate run')" if manual else "")
+
+
+def migrate(session, rel, strategy: str, desired: dict, inventory, unchanged: set[str] = frozenset()) -> None:
+    ctx, limit = session.ctx, session.limit
+    phase = PHASES[strategy]
+    wanted = targets(ctx, strategies=(strategy,))
+    if not wanted:
+        return rel.skip(phase, not_configured_note(ctx.config, strategy))
+    left_out = sorted({runner_host(ctx, t.run_in) for t in wanted if t.run_in} - set(limit or desired))
+    if left_out:
+        session.warn(f"{phase}: not run, --limit leaves out {', '.join(left_out)} where migrations run; "
+                     "run 'stagecraft migrate run' when ready")
+        return rel.skip(phase, f"--limit leaves out {', '.join(left_out)}; run 'stagecraft migrate run'")
+    with rel.phase(phase):
+        if strategy == "pre_deploy":
+            # Databases must run (new config, same data) before migrations can reach them.
+            stateful = [h for h, p in desired.items() if any(x["strategy"] == "recreate" for x in p.services)]
+            stateful = [h for h in stateful if (not limit or h in limit) and h not in unchanged]
+            if stateful:
+                roll(session, rel, desired, inventory, stateful, stage="data")
+        results = []
+        for target in wanted:
+            host = runner_host(ctx, target.run_in) if target.run_in else None
+            image = desired[host].images.get(target.run_in) if host else None
+            results.append(apply(Psql(ctx, target, hostvars=inventory.hostvars, image=image), session.say))
+        rel.update_manifest({phase: results})
+
+
+def pending_migrations(ctx, hostvars: dict) -> list[dict]:
+    """Per database: pending migrations (a read-only query), or why they could not be read."""
+    from ..errors import StagecraftError
+
+    rows = []
+    for name, db in sorted(ctx.config.databases.items()):
+        if not db.migrations:
+            continue
+        row = {"database": name, "strategy": db.migrations.strategy}
+        try:
+            row.update(status(runners(ctx, name, hostvars=hostvars)[0]).to_dict())
+        except StagecraftError as exc:
+            row["error"] = str(exc)
+        rows.append(row)
+    return rows

@@ -1,0 +1,36 @@
+"""The desired state of each host: its compose file and edge proxy config (HostDeploy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..commands.compose_render import HostDeploy, host_edge_port, load_compose, render_host, routed_services
+
+
+def compose_of(config) -> tuple[dict, Path]:
+    path = Path(config.base_dir) / config.project.compose_file
+    return load_compose(path), path.parent
+
+
+def render_all(config, env, addresses: dict[str, str], compose: dict, version: str, edge_image: str,
+               env_names: list[str]) -> dict[str, HostDeploy]:
+    """host -> HostDeploy for every host of the environment; addresses: host -> address (for the
+    gateways' upstreams)."""
+    routed = routed_services(config, compose)
+    peers: dict[str, list[str]] = {}
+    for host in env.hosts:
+        address = addresses.get(host.name)
+        for svc in config.services_for_roles(host.roles):
+            if svc in routed and address:
+                peers.setdefault(svc, []).append(f"{address}:{host_edge_port(config, host)}")
+    return {h.name: render_host(config, env, h, compose, version, edge_image=edge_image, peers=peers,
+                                env_names=env_names) for h in env.hosts}
+
+
+def desired_from_manifest(manifest: dict) -> dict[str, HostDeploy]:
+    """The HostDeploys a release recorded (a rollback redeploys them)."""
+    return {h: HostDeploy.from_manifest(h, entry) for h, entry in manifest["hosts"].items()}
+
+
+def manifest_hosts(desired: dict[str, HostDeploy]) -> dict:
+    return {h: p.manifest_entry() for h, p in desired.items()}

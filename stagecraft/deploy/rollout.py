@@ -1,0 +1,55 @@
+"""The rollout phase: hosts in role order, each group through the deploy playbook.
+
+Extension points (kept small so crash-safety work can wrap them):
+- `roll_batch`       one group of hosts through the playbook; returns the per-host outcome
+- `on_failed_batch`  called when a batch fails, before the error ends the deploy
+"""
+
+from __future__ import annotations
+
+from ..runner import RunFailed, run_playbook
+from .batches import batch_size, rollout_batches
+
+SKIPPED = "skipped: the host already runs this release"
+
+
+def unchanged_outcome(desired: dict, unchanged: set[str], limit: list[str] | None) -> dict:
+    """The outcome of hosts left alone because they already run their desired state."""
+    return {h: {"services": {n: {"result": "unchanged"} for n in desired[h].service_names},
+                "compose_hash": desired[h].hash, "rollout": SKIPPED}
+            for h in sorted(unchanged) if h in desired and (not limit or h in limit)}
+
+
+def roll(session, rel, desired: dict, inventory, targets: list[str] | None, stage: str = "all",
+         unchanged: set[str] = frozenset()) -> dict:
+    """stage 'all' rolls every service; 'data' only updates the stateful ones (before pre-deploy migrations).
+    Hosts in `unchanged` already run their desired state: no Ansible run, their outcome says so."""
+    env = session.environment
+    hosts = [h for h in (targets or [h.name for h in env.hosts]) if h not in unchanged]
+    outcome = unchanged_outcome(desired, unchanged, targets)
+    if unchanged and stage == "all":
+        session.say(f"unchanged, not rolled: {', '.join(sorted(unchanged))}")
+    for _order, batch in rollout_batches(session.config, env, hosts):
+        try:
+            outcome.update(roll_batch(session, rel, inventory, batch, stage))
+        except RunFailed as failure:
+            on_failed_batch(session, rel, batch, failure)
+            raise
+    return outcome
+
+
+def roll_batch(session, rel, inventory, hosts: list[str], stage: str) -> dict:
+    """One group of hosts (same rollout order) through deploy.yml; the playbook itself rolls them
+    `stagecraft_batch_size` at a time. Returns host -> outcome recorded by the compose role."""
+    result = run_playbook(session.ctx, "deploy.yml", inventory=inventory.document, release=rel,
+                          phase="rollout" if stage == "all" else "migrate_pre", envvars=session.envvars,
+                          extravars={"stagecraft_deploy_hosts": ",".join(hosts), "compose_stage": stage,
+                                     "stagecraft_batch_size": batch_size(session.environment, len(hosts))},
+                          verbosity=session.verbosity, display_mode="quiet" if session.quiet else "auto",
+                          title=f"{'rollout' if stage == 'all' else 'stateful services'}: {', '.join(hosts)}")
+    return (result.artifact_data or {}).get("rollout") or {}
+
+
+def on_failed_batch(session, rel, hosts: list[str], failure: RunFailed) -> None:
+    """A batch failed: the deploy stops here and hosts not yet rolled keep the old version.
+    (Nothing to undo today; this is where reverting the failed batch belongs.)"""

@@ -1,0 +1,101 @@
+"""What runs on each host (one SSH probe per host, in parallel) and sending the images a host lacks
+(docker save here | ssh docker load there)."""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .. import process
+from ..commands import host_state
+from ..commands.ssh import ssh_argv
+from ..errors import ExternalError, UserError
+from .images import local_image_id
+
+
+def _parallel(fn, targets: list[str]) -> dict:
+    with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
+        return dict(zip(targets, pool.map(fn, targets)))
+
+
+def probe_hosts(hostvars: dict, desired: dict, project: str, hosts: list[str] | None = None) -> dict:
+    """host -> HostState (see commands.host_state)."""
+    def probe(host: str):
+        hv = hostvars[host]
+        if "ansible_host" not in hv:
+            raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
+        proc = process.run(ssh_argv(hv) + ["sh -s"], input=host_state.probe_script(project, desired[host].image_refs),
+                           what=f"ssh to {host}")
+        if proc.returncode == 255:
+            raise ExternalError(f"ssh to {host} failed: {proc.stderr.strip()}")
+        return host_state.parse_probe(proc.stdout)
+
+    return _parallel(probe, hosts or sorted(desired))
+
+
+def ship_over_ssh(hostvars: dict, desired: dict, states: dict, say, skip=None) -> dict:
+    """docker save | ssh docker load for the hosts in `states`, skipping those that already have the
+    image ID and refs for which skip(ref) is true (hosts pull those from the registry). host -> shipped.
+
+    Each distinct set of images is saved once to a temporary archive and sent to every host that needs
+    it in one SSH stream, instead of one `docker save` per image and host."""
+    refs = sorted({r for h in states for r in desired[h].image_refs})
+    local_ids = {ref: local_image_id(ref) for ref in refs if not (skip and skip(ref))}
+    # Not built here (e.g. a public image): the host pulls it itself.
+    wanted = {h: tuple(ref for ref in desired[h].image_refs
+                       if local_ids.get(ref) and states[h].image_ids.get(ref) != local_ids[ref])
+              for h in sorted(states)}
+
+    with tempfile.TemporaryDirectory(prefix="stagecraft-ship-") as tmp:
+        archives = {}
+        for i, group in enumerate(sorted({g for g in wanted.values() if g})):
+            archives[group] = Path(tmp) / f"images-{i}.tar"
+            process.run(["docker", "save", "-o", str(archives[group]), *group], what=f"docker save {' '.join(group)}",
+                        check=True)
+
+        def ship(host: str) -> list[str]:
+            group = wanted[host]
+            if not group:
+                return []
+            say(f"shipping {', '.join(group)} to {host}")
+            with archives[group].open("rb") as archive:
+                process.run(ssh_argv(hostvars[host]) + ["docker load -q"], stdin=archive,
+                            what=f"shipping {', '.join(group)} to {host}", check=True)
+            return list(group)
+
+        return _parallel(ship, sorted(states))
+
+
+def unchanged_hosts(desired: dict, states: dict, env_values: dict) -> dict[str, str | None]:
+    """host -> None if it already runs exactly its desired state (the rollout can skip it), else the reason."""
+    local_ids = {ref: local_image_id(ref) for p in desired.values() for ref in p.images.values() if ref}
+    return {h: host_state.unchanged_reason(desired[h], st, local_ids,
+                                           host_state.env_file_digest(desired[h].secret_names, env_values))
+            for h, st in states.items()}
+
+
+def ship(session, desired: dict, hostvars: dict) -> set[str]:
+    """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their desired state,
+    which the rollout leaves alone (fast no-op deploys) unless --force. The probe also reloads a flushed
+    firewall table (session.firewall: host -> state); one it cannot reload stops the deploy (exit 2)."""
+    from ..errors import ExternalError
+
+    project = session.config.project
+    pulled = project.in_registry if project.images.via_registry else None
+    states = probe_hosts(hostvars, desired, project.name, session.limit)
+    warnings, errors = host_state.firewall_findings(states, {h: hostvars[h].get("firewall_enabled", True)
+                                                              for h in states})
+    for warning in warnings:
+        session.warn(warning)
+    if errors:
+        raise ExternalError("\n".join(errors))
+    session.firewall = {h: st.firewall for h, st in sorted(states.items())}
+    ship_over_ssh(hostvars, desired, states, session.say, skip=pulled)
+    if session.force:
+        return set()
+    reasons = unchanged_hosts(desired, states, session.envvars)
+    for host, reason in sorted(reasons.items()):
+        if reason and session.verbosity:
+            session.say(f"{host}: rollout needed ({reason})")
+    return {h for h, reason in reasons.items() if reason is None}
