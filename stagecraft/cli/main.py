@@ -27,6 +27,11 @@ COMMANDS = {
     "render": "stagecraft.cli.cmd_deploy:render",
     "migrate": "stagecraft.cli.cmd_migrate:migrate",
     "ci": "stagecraft.cli.cmd_ci:ci",
+    "status": "stagecraft.cli.cmd_ops:status",
+    "logs": "stagecraft.cli.cmd_ops:logs",
+    "ssh": "stagecraft.cli.cmd_ops:ssh",
+    "exec": "stagecraft.cli.cmd_ops:exec_",
+    "audit": "stagecraft.cli.cmd_ops:audit",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -84,6 +89,11 @@ SHORT_HELP = {
     "plan": "Show what a deploy would change, per host.",
     "render": "Print the per-host compose files a deploy renders.",
     "ci": "Write the CI workflow, set its secrets, trigger and follow deploys.",
+    "status": "What runs on every host, compared with the last release.",
+    "logs": "A service's logs from every host, merged; -f follows.",
+    "ssh": "A shell (or a command) on a host.",
+    "exec": "Run a command in a service's container.",
+    "audit": "Who deployed what, from where, when, with what result.",
 }
 
 
