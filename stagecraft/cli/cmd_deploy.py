@@ -355,11 +355,27 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
                                                "secret_names": p.secret_names}
                                            for h, p in plans.items()}, "rollout": outcome})
             _run_hook(ctx, "post-deploy", {"STAGECRAFT_VERSION": version, "STAGECRAFT_RELEASE": rel.id})
+        _retain(ctx, outcome, unchanged)
         urls = _urls(ctx, plans, hostvars)
         data = {"release": rel.id, "environment": ctx.environment.name, "version": version,
                 "hosts": {h: o.get("services") for h, o in sorted(outcome.items())},
                 "urls": {u: _probe(u) for u in urls}}
     output.data(data, _describe_deploy)
+
+
+def _retain(ctx, outcome: dict, unchanged: set[str]) -> None:
+    """After a deploy that rolled hosts: prune them, keeping the images of the last releases (`prune`)."""
+    from .cmd_ops import RETAIN_RELEASES, prune_hosts
+
+    rolled = sorted(h for h in outcome if h not in unchanged)
+    if not rolled:
+        return
+    result = prune_hosts(ctx, RETAIN_RELEASES, rolled)
+    for host, r in sorted(result["hosts"].items()):
+        if "error" in r:
+            output.warn(f"{host}: pruning old images failed: {r['error']}")
+        elif r["removed"]:
+            output.info(f"{host}: removed {len(r['removed'])} old image(s), {r['bytes'] / 1e6:.1f} MB")
 
 
 def _describe_deploy(d: dict) -> str:

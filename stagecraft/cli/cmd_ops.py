@@ -345,3 +345,88 @@ def audit(limit: int):
         return "\n".join(lines)
 
     output.data(rows, describe)
+
+
+# ---- prune ---------------------------------------------------------------------------------------
+
+RETAIN_RELEASES = 5  # a deploy keeps the images of this many completed releases on its hosts
+
+def kept_refs(store, environment: str, keep: int) -> list[str]:
+    """The images of the last `keep` completed deploys and rollbacks: what a rollback may need."""
+    from ..commands.compose_render import deployed_refs
+
+    refs: set[str] = set()
+    found = 0
+    for row in store.list_releases(environment):
+        if row["kind"] in ("deploy", "rollback") and row["status"] == "completed":
+            refs |= set(deployed_refs(store.get_release(row["id"]).manifest).values())
+            found += 1
+            if found >= keep:
+                break
+    return sorted(refs)
+
+
+def prune_hosts(ctx, keep: int, hosts: list[str] | None = None) -> dict:
+    """host -> {removed, bytes, dangling_reclaimed} (or {error})."""
+    from ..commands import remote
+    from ..commands.compose_render import built_services
+    from ..pipeline import compose_of
+    from ..state import open_store
+
+    store = open_store(ctx.state_dir)
+    keep_refs = kept_refs(store, ctx.environment.name, keep)
+    compose, _ = compose_of(ctx.config)
+    # Only the images Stagecraft tags for this project (never a public image the compose file names).
+    repos = [ctx.config.project.image_ref(s, "x").rsplit(":", 1)[0] for s in built_services(ctx.config, compose)]
+    hostvars = _hostvars(ctx)
+    script = remote.prune_script(ctx.config.project.name, repos, keep_refs)
+
+    def one(host: str) -> dict:
+        try:
+            proc = subprocess.run(_ssh(hostvars, host) + [script], capture_output=True, text=True, timeout=600)
+        except Exception as exc:
+            return {"error": str(exc)}
+        if proc.returncode != 0:
+            return {"error": (proc.stderr.strip() or f"exit {proc.returncode}")[-300:]}
+        return remote.parse_prune(proc.stdout)
+
+    targets = hosts or [h.name for h in ctx.environment.hosts]
+    with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
+        return {"kept": keep_refs, "hosts": dict(zip(targets, pool.map(one, targets)))}
+
+
+@click.command(help="""Free disk space on the hosts, keeping what a rollback needs.
+
+Removes the project's stopped containers, the project's images that none of
+the last N completed releases (default 5) uses and no container runs, and
+dangling images; reports what was removed and the space reclaimed. A deploy
+prunes like this after it completes (services.<s> images of older releases).
+
+\b
+Examples:
+  stagecraft prune -e prod
+  stagecraft prune -e prod --keep 10 -o json
+""")
+@click.option("--keep", type=click.IntRange(min=1), default=RETAIN_RELEASES, show_default=True,
+              help="Keep the images of the last N completed releases.")
+@global_options
+def prune(keep: int):
+    from ..errors import PartialFailure
+
+    ctx = env_context()
+    data = prune_hosts(ctx, keep)
+
+    def describe(d):
+        lines = [f"Kept {len(d['kept'])} image(s) of the last {keep} release(s)."]
+        for host, r in sorted(d["hosts"].items()):
+            if "error" in r:
+                lines.append(f"  {host:<14} failed: {r['error']}")
+            else:
+                lines.append(f"  {host:<14} removed {len(r['removed'])} image(s), {r['bytes'] / 1e6:.1f} MB"
+                             + (f"; dangling: {r['dangling_reclaimed']}" if r["dangling_reclaimed"] else ""))
+        return "\n".join(lines)
+
+    output.data(data, describe)
+    failed = [h for h, r in data["hosts"].items() if "error" in r]
+    if failed:
+        raise PartialFailure(f"prune failed on {', '.join(sorted(failed))}")

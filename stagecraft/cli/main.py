@@ -32,6 +32,7 @@ COMMANDS = {
     "ssh": "stagecraft.cli.cmd_ops:ssh",
     "exec": "stagecraft.cli.cmd_ops:exec_",
     "audit": "stagecraft.cli.cmd_ops:audit",
+    "prune": "stagecraft.cli.cmd_ops:prune",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -94,6 +95,7 @@ SHORT_HELP = {
     "ssh": "A shell (or a command) on a host.",
     "exec": "Run a command in a service's container.",
     "audit": "Who deployed what, from where, when, with what result.",
+    "prune": "Free disk space on the hosts, keeping what a rollback needs.",
 }
 
 

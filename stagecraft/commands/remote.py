@@ -136,3 +136,39 @@ def exec_script(project: str, service: str, command: list[str], *, interactive: 
     return (f"id=$(docker ps -q {filters} | head -n 1)\n"
             f"[ -n \"$id\" ] || {{ echo \"no running container of service {shlex.quote(service)}\" >&2; exit 3; }}\n"
             f"exec docker exec {flags} \"$id\" {cmd}\n")
+
+
+def prune_script(project: str, repositories: list[str], keep: list[str]) -> str:
+    """Remove the project's stopped containers, the project's images not in `keep` and not used by any
+    container, and dangling images; print 'removed <ref> <bytes>' per image and the reclaimed total."""
+    q = shlex.quote
+    repos = " ".join(q(r) for r in sorted(set(repositories)))
+    keep_list = " ".join(q(k) for k in sorted(set(keep)))
+    return "\n".join([
+        "set -u",
+        f"docker container prune -f --filter label=com.docker.compose.project={q(project)} >/dev/null",
+        f"keep=' {keep_list} '" if keep else "keep=' '",
+        "used=' '$(docker ps -a --format '{{.Image}}' | tr '\\n' ' ')",
+        "used=\"$used $(docker ps -aq | xargs -r docker inspect --format '{{.Image}}' | tr '\\n' ' ') \"",
+        f"for repo in {repos}; do",
+        "  docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' \"$repo\" | while read -r ref id; do",
+        "    case \"$keep\" in *\" $ref \"*) continue;; esac",
+        "    case \"$used\" in *\" $ref \"*|*\"$id\"*) continue;; esac",
+        "    size=$(docker image inspect --format '{{.Size}}' \"$ref\" 2>/dev/null || echo 0)",
+        "    docker rmi \"$ref\" >/dev/null 2>&1 && echo \"removed $ref $size\"",
+        "  done",
+        "done",
+        "docker image prune -f 2>/dev/null | sed -n 's/^Total reclaimed space: /dangling /p'",
+    ]) + "\n"
+
+
+def parse_prune(stdout: str) -> dict:
+    removed, total, dangling = [], 0, ""
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "removed":
+            removed.append(parts[1])
+            total += int(parts[2]) if parts[2].isdigit() else 0
+        elif parts[:1] == ["dangling"]:
+            dangling = " ".join(parts[1:])
+    return {"removed": removed, "bytes": total, "dangling_reclaimed": dangling}

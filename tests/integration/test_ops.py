@@ -138,3 +138,18 @@ def test_audit_says_who_deployed_what(shop):
     deploys = [r for r in rows if r["kind"] == "deploy"]
     assert deploys and deploys[0]["status"] == "completed"
     assert deploys[0]["user"] and deploys[0]["machine"] and "deploy -e local" in deploys[0]["command"]
+
+
+def test_prune_removes_old_images_and_keeps_rollback_working(shop):
+    shop.cli("deploy", "-e", "local", "--version", "v3")
+    images = shop.ssh("app-1", "docker images --format '{{.Repository}}:{{.Tag}}'").stdout.split()
+    assert {f"{shop.project}/web:{v}" for v in ("v1", "v2", "v3")} <= set(images)
+    data = json.loads(shop.cli("prune", "-e", "local", "--keep", "2", "-o", "json").stdout)
+    assert f"{shop.project}/web:v1" in data["hosts"]["app-1"]["removed"]
+    left = set(shop.ssh("app-1", "docker images --format '{{.Repository}}:{{.Tag}}'").stdout.split())
+    assert f"{shop.project}/web:v1" not in left
+    assert {f"{shop.project}/web:v2", f"{shop.project}/web:v3"} <= left
+    assert "stagecraft/edge" in " ".join(left)  # never a non-project image
+    out = json.loads(shop.cli("rollback", "-e", "local", "--to-previous", "-o", "json").stdout)
+    assert out["version"] == "v2"
+    assert f"{shop.project}/web:v2" in shop.ssh("app-1", "docker ps --format '{{.Image}}'").stdout
