@@ -430,3 +430,112 @@ def prune(keep: int):
     failed = [h for h, r in data["hosts"].items() if "error" in r]
     if failed:
         raise PartialFailure(f"prune failed on {', '.join(sorted(failed))}")
+
+
+# ---- secrets -------------------------------------------------------------------------------------
+
+@click.group(help="""Secrets: which are declared, where their values come from, what the hosts hold.
+
+Values are never printed: `list` says set or unset, `diff` compares digests
+computed on each host with those of the values a deploy would write.
+
+\b
+Examples:
+  stagecraft secrets list -e prod
+  stagecraft secrets diff -e prod -o json
+""")
+@global_options
+def secrets():
+    pass
+
+
+def _wanted(ctx) -> tuple[list[str], dict, dict]:
+    from .cmd_deploy import _env_names
+
+    names, values = _env_names(ctx, require_values=False)
+    names = sorted(set(names) | {"IMAGE_TAG"})
+    return names, values, {n: s for s in ctx.config.services.values() for n in s.secrets}
+
+
+@secrets.command("list", help="""The secrets of an environment: name, who uses it, where its value comes
+from, and whether it is set here. Never the value.
+
+\b
+Example:
+  stagecraft secrets list -e prod
+""")
+@global_options
+def secrets_list():
+    from ..secrets import provider_for
+
+    ctx = env_context()
+    provider = provider_for(ctx.config)
+    names, values, _ = _wanted(ctx)
+    users: dict[str, list[str]] = {}
+    for svc in ctx.config.services.values():
+        for n in svc.secrets:
+            users.setdefault(n, []).append(svc.name)
+    rows = [{"name": n, "set": n in values, "source": provider.source(n),
+             "used_by": sorted(users.get(n, [])) or ["all services"] if n in ctx.config.secrets.keys else
+             sorted(users.get(n, []))}
+            for n in names if n != "IMAGE_TAG"]
+
+    def describe(rs):
+        if not rs:
+            return "No secrets declared (secrets.keys, services.<s>.secrets, the env_file)."
+        return "\n".join(f"{r['name']:<28} {'set' if r['set'] else 'UNSET':<6} {r['source']:<34} "
+                         f"{', '.join(r['used_by'])}" for r in rs)
+
+    output.data({"environment": ctx.environment.name, "provider": provider.name, "secrets": rows},
+                lambda d: describe(d["secrets"]))
+    if any(not r["set"] for r in rows if r["name"] in ctx.config.secrets.keys or r["used_by"]):
+        sys.exit(1)
+
+
+@secrets.command("diff", help="""Which secrets differ between here and each host's .env: names only.
+
+Exit 0 when every host holds exactly what a deploy would write, 1 otherwise.
+
+\b
+Example:
+  stagecraft secrets diff -e prod
+""")
+@global_options
+def secrets_diff():
+    import hashlib
+
+    from ..commands import remote
+    from ..commands.env_file import env_line
+
+    ctx = env_context()
+    names, values, _ = _wanted(ctx)
+    release = _current_release(ctx)
+    if release:
+        values.setdefault("IMAGE_TAG", release.version)
+    wanted = {n: hashlib.sha256(env_line(n, values.get(n, "")).encode()).hexdigest() for n in names}
+    hostvars = _hostvars(ctx)
+    script = remote.env_digests_script(ctx.config.project.name)
+
+    def one(host: str) -> dict:
+        proc = subprocess.run(_ssh(hostvars, host) + [script], capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            return {"error": (proc.stderr.strip() or f"exit {proc.returncode}")[-300:]}
+        return remote.env_diff(remote.parse_env_digests(proc.stdout), wanted)
+
+    hosts = [h.name for h in ctx.environment.hosts]
+    with ThreadPoolExecutor(max_workers=min(16, len(hosts) or 1)) as pool:
+        result = dict(zip(hosts, pool.map(one, hosts)))
+
+    def describe(d):
+        lines = []
+        for host, r in sorted(d.items()):
+            if "error" in r:
+                lines.append(f"{host}: unreachable: {r['error']}")
+                continue
+            parts = [f"{k} {', '.join(v)}" for k, v in r.items() if v]
+            lines.append(f"{host}: " + ("; ".join(parts) if parts else "in sync"))
+        return "\n".join(lines)
+
+    output.data(result, describe)
+    if any("error" in r or any(r.values()) for r in result.values()):
+        sys.exit(1)

@@ -33,6 +33,7 @@ COMMANDS = {
     "exec": "stagecraft.cli.cmd_ops:exec_",
     "audit": "stagecraft.cli.cmd_ops:audit",
     "prune": "stagecraft.cli.cmd_ops:prune",
+    "secrets": "stagecraft.cli.cmd_ops:secrets",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -96,6 +97,7 @@ SHORT_HELP = {
     "exec": "Run a command in a service's container.",
     "audit": "Who deployed what, from where, when, with what result.",
     "prune": "Free disk space on the hosts, keeping what a rollback needs.",
+    "secrets": "List secrets and compare them with the hosts (names only).",
 }
 
 

@@ -172,3 +172,29 @@ def parse_prune(stdout: str) -> dict:
         elif parts[:1] == ["dangling"]:
             dangling = " ".join(parts[1:])
     return {"removed": removed, "bytes": total, "dangling_reclaimed": dangling}
+
+
+def env_digests_script(project: str) -> str:
+    """NAME and sha256 of each line of the host's .env: compared here with the lines a deploy would
+    write, so `secrets diff` learns which names changed without any value leaving the host."""
+    path = shlex.quote(f"{PROJECT_ROOT}/{project}/.env")
+    return (f"[ -f {path} ] || exit 0\n"
+            f"while IFS= read -r line || [ -n \"$line\" ]; do case \"$line\" in ''|'#'*) continue;; esac; "
+            "printf '%s %s\\n' \"${line%%=*}\" \"$(printf '%s' \"$line\" | sha256sum | cut -c1-64)\"; "
+            f"done < {path}\n")
+
+
+def parse_env_digests(stdout: str) -> dict[str, str]:
+    out = {}
+    for line in stdout.splitlines():
+        name, _, digest = line.partition(" ")
+        if name and len(digest) == 64:
+            out[name] = digest
+    return out
+
+
+def env_diff(on_host: dict[str, str], wanted: dict[str, str]) -> dict[str, list[str]]:
+    """Names only: added (not on the host yet), changed, removed (on the host, no longer written)."""
+    return {"added": sorted(set(wanted) - set(on_host)),
+            "changed": sorted(n for n in set(wanted) & set(on_host) if wanted[n] != on_host[n]),
+            "removed": sorted(set(on_host) - set(wanted))}

@@ -152,6 +152,14 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     if bool(images.get("registry_username_env")) != bool(images.get("registry_password_env")):
         issue(("project", "images"), "set both registry_username_env and registry_password_env, or neither")
 
+    sec = data.get("secrets") or {}
+    if sec.get("provider") == "command" and not (sec.get("command") or sec.get("commands")):
+        issue(("secrets", "provider"), "provider 'command' needs secrets.command (one command printing NAME=value "
+                                       "lines) or secrets.commands (NAME: command printing the value)")
+    for key in ("command", "commands"):
+        if key in sec and sec.get("provider") != "command":
+            issue(("secrets", key), f"secrets.{key} is read only with secrets.provider: command")
+
     default_env = (data.get("defaults") or {}).get("env")
     if default_env:
         known("environment", default_env, envs, ("defaults", "env"))

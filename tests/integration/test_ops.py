@@ -153,3 +153,17 @@ def test_prune_removes_old_images_and_keeps_rollback_working(shop):
     out = json.loads(shop.cli("rollback", "-e", "local", "--to-previous", "-o", "json").stdout)
     assert out["version"] == "v2"
     assert f"{shop.project}/web:v2" in shop.ssh("app-1", "docker ps --format '{{.Image}}'").stdout
+
+
+def test_secrets_diff_names_what_changed_never_values(shop):
+    proc = shop.cli("secrets", "diff", "-e", "local", "-o", "json", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["app-1"] == {"added": [], "changed": [], "removed": []}
+    env_file = shop.project_dir / ".env.local"
+    env_file.write_text("APP_HEALTHY=true\nNEW_SETTING=canary-value-77\n")
+    try:
+        proc = shop.cli("secrets", "diff", "-e", "local", check=False)
+        assert proc.returncode == 1
+        assert "added NEW_SETTING" in proc.stdout and "canary-value-77" not in proc.stdout + proc.stderr
+    finally:
+        env_file.write_text("APP_HEALTHY=true\n")
