@@ -15,11 +15,12 @@ from .commands import build as b
 from .commands.compose_render import (built_services, encore_service, image_refs, load_compose, render_host,
                                       routed_services)
 from .commands.compose_render import host_edge_port
+from .config import compose as compose_model
 from .errors import ExternalError, UserError
 
 
 def compose_of(config) -> tuple[dict, Path]:
-    path = Path(config.base_dir) / config.project.compose_file
+    path = config.project.compose_path(config.base_dir)
     return load_compose(path), path.parent
 
 
@@ -96,8 +97,13 @@ def render_all(config, env, inventory_listing: dict, compose: dict, version: str
         for svc in config.services_for_roles(host.roles):
             if svc in routed_services(config, compose) and address:
                 peers.setdefault(svc, []).append(f"{address}:{host_edge_port(config, host)}")
+    strategies = {name: config.service(name).strategy for name in compose.get("services") or {}}
+    reach = compose_model.reachable(env, config.placement, strategies, compose)
+    addresses = {h.name: hostvars.get(h.name, {}).get("ansible_host") for h in env.hosts}
+    remote = {svc: addresses[h] for svc, h in reach.items() if addresses.get(h)}
     return {h.name: render_host(config, env, h, compose, version, edge_image=edge_image, peers=peers,
-                                env_names=env_names) for h in env.hosts}
+                                env_names=env_names, remote=remote,
+                                reachable={s for s, rh in reach.items() if rh == h.name}) for h in env.hosts}
 
 
 def probe_hosts(hostvars: dict, plans: dict, project: str, hosts: list[str] | None = None) -> dict:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from ..config import compose as compose_model
+
 EDGE_SERVICE = "stagecraft-edge"
 EDGE_PUBLIC_PORT = 80
 EDGE_INTERNAL_PORT = 8000
@@ -106,10 +108,40 @@ def host_edge_port(config, host) -> int:
         else EDGE_INTERNAL_PORT
 
 
+def _local_refs(spec: dict, local: set[str]) -> None:
+    """Drop `depends_on` and `links` entries naming services on other hosts: across hosts, role order
+    gives the ordering and `extra_hosts` the name (see config.compose)."""
+    deps = spec.get("depends_on")
+    if isinstance(deps, dict):
+        spec["depends_on"] = {k: v for k, v in deps.items() if k in local}
+    elif isinstance(deps, list):
+        spec["depends_on"] = [d for d in deps if d in local]
+    if isinstance(spec.get("links"), list):
+        spec["links"] = [lk for lk in spec["links"] if str(lk).split(":", 1)[0] in local]
+    for key in ("depends_on", "links"):
+        if key in spec and not spec[key]:
+            del spec[key]
+
+
+def _publish_declared(spec: dict) -> None:
+    """A reachable service's declared ports, published on its host (the firewall admits only the
+    environment's hosts); entries already in `ports` stay as written."""
+    taken = {p for p in (compose_model._container_port(e) for e in spec.get("ports") or []) if p}
+    taken |= {p.split("/", 1)[0] for p in taken if p.endswith("/tcp")}
+    extra = [f"{port}:{port}/{proto}" for port, proto in compose_model.declared_ports(spec)
+             if f"{port}/{proto}" not in taken and (proto != "tcp" or port not in taken)]
+    if extra:
+        spec["ports"] = list(spec.get("ports") or []) + extra
+
+
 def render_host(config, env, host, compose: dict, version: str, *, edge_image: str,
-                peers: dict[str, list[str]], env_names: list[str] | None = None) -> HostDeploy:
-    """peers: routed service -> ["address:edge_port", ...] of the hosts that run it."""
+                peers: dict[str, list[str]], env_names: list[str] | None = None,
+                remote: dict[str, str] | None = None, reachable: set[str] | frozenset = frozenset()) -> HostDeploy:
+    """peers: routed service -> ["address:edge_port", ...] of the hosts that run it.
+    remote: service on another host -> its host's address (names this host's services resolve);
+    reachable: this host's services that other hosts reach by name (their declared ports are published)."""
     services = config.services_for_roles(host.roles)
+    remote = {k: v for k, v in (remote or {}).items() if k not in services}
     refs = image_refs(config, compose, version)
     routed = routed_services(config, compose)
     public = host_edge_port(config, host) == EDGE_PUBLIC_PORT
@@ -121,9 +153,20 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
         svc = config.service(name)
         spec.pop("build", None)
         spec["image"] = refs[name]
+        _local_refs(spec, set(services))
         if svc.strategy == "rolling":
             spec.pop("container_name", None)
             spec.pop("ports", None)
+        elif name in reachable:
+            _publish_declared(spec)
+        if remote and not str(spec.get("network_mode", "")).startswith(("host", "service:", "container:")):
+            hosts_entries = spec.get("extra_hosts")
+            if isinstance(hosts_entries, dict):
+                spec["extra_hosts"] = {**{k: v for k, v in sorted(remote.items())}, **hosts_entries}
+            else:
+                mine = list(hosts_entries or [])
+                named = {str(e).split(":", 1)[0].split("=", 1)[0] for e in mine}
+                spec["extra_hosts"] = mine + [f"{k}:{v}" for k, v in sorted(remote.items()) if k not in named]
         spec["labels"] = _labels(spec, {"stagecraft.project": config.project.name, "stagecraft.env": env.name,
                                         "stagecraft.host": host.name})
         wanted = [n for n in sorted(set(svc.secrets) | set(config.secrets.keys)) if n in env_names]

@@ -156,3 +156,36 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     if default_env:
         known("environment", default_env, envs, ("defaults", "env"))
     return issues
+
+
+def compose_issues(doc: LoadedYaml, config: Config, compose: dict) -> list[ConfigIssue]:
+    """Placement against the compose file: every service runs somewhere, and references that need one
+    Docker engine (network_mode/volumes_from/pid/ipc: service:X) are not split over hosts."""
+    from .compose import split_problems
+
+    services = compose.get("services")
+    if not isinstance(services, dict):
+        return []
+    placement = config.placement
+    issues = []
+
+    def where(name):
+        if name in (doc.data.get("services") or {}):
+            return ("services", name)
+        for role_name, role in config.roles.items():
+            if name in role.services:
+                return ("roles", role_name, "services", role.services.index(name))
+        return ("roles",)
+
+    for name, spec in sorted(services.items()):
+        if name not in placement and not (isinstance(spec, dict) and spec.get("profiles")):
+            roles = ", ".join(sorted(config.roles)) or "none defined"
+            issues.append(ConfigIssue(doc.position(("roles",)), "roles",
+                                      f"compose service '{name}' is placed on no role, so no host would run it "
+                                      f"(and services that use it would break); add it to roles.<role>.services "
+                                      f"(roles: {roles}), or give it a compose profile to keep it out of deploys"))
+    for env in config.environments.values():
+        for name, message in split_problems(env, placement, compose):
+            path = where(name)
+            issues.append(ConfigIssue(doc.position(path), format_path(path), message))
+    return sorted(set(issues))
