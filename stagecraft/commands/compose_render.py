@@ -147,6 +147,7 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
     public = host_edge_port(config, host) == EDGE_PUBLIC_PORT
     out_services: dict = {}
     volumes, networks = set(), set()
+    used: dict[str, set] = {"secrets": set(), "configs": set()}
     env_names = sorted(env_names or [])
     for name in services:
         spec = copy.deepcopy((compose.get("services") or {}).get(name) or {})
@@ -176,6 +177,8 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
             spec["environment"] = _with_env(spec.get("environment"), wanted)
         volumes |= _named_volumes(spec)
         networks |= _networks(spec)
+        for section in ("secrets", "configs"):
+            used[section] |= {e if isinstance(e, str) else (e or {}).get("source") for e in spec.get(section) or []}
         out_services[name] = spec
     local_routed = [s for s in routed if s in services]
     remote_routed = [s for s in routed if s not in services and peers.get(s)] if public else []
@@ -193,12 +196,12 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
         }
         edge_config = render_edge(config, local_routed, remote_routed, peers)
     doc: dict = {"name": config.project.name, "services": out_services}
-    top_volumes = {k: v for k, v in (compose.get("volumes") or {}).items() if k in volumes}
-    top_networks = {k: v for k, v in (compose.get("networks") or {}).items() if k in networks}
-    if top_volumes:
-        doc["volumes"] = top_volumes
-    if top_networks:
-        doc["networks"] = top_networks
+    used["volumes"], used["networks"] = volumes, networks
+    for section in ("volumes", "networks", "secrets", "configs"):
+        # Top-level definitions this host's services use (secrets and configs keep their `file:`).
+        kept = {k: v for k, v in (compose.get(section) or {}).items() if k in used[section]}
+        if kept:
+            doc[section] = kept
     definition = yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=2**20)
     digest = hashlib.sha256((definition + edge_config).encode()).hexdigest()
     order = [{"name": n, "strategy": config.service(n).strategy,
@@ -247,17 +250,9 @@ def render_edge(config, local_routed: list[str], remote_routed: list[str], peers
 
 
 def load_compose(path) -> dict:
-    from pathlib import Path
-
     from ..errors import UserError
 
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"project.compose_file: {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(data.get("services"), dict):
+    data = compose_model.load(path)
+    if not isinstance(data.get("services"), dict) or not data["services"]:
         raise UserError(f"{path}: no services")
     return data

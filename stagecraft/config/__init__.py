@@ -65,13 +65,9 @@ def compose_document(path: Path) -> dict | None:
     """The compose file as data, or None when there is no such file."""
     if not path.is_file():
         return None
-    import yaml
+    from .compose import load
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML in compose file: {exc}") from None
-    return data if isinstance(data, dict) else {}
+    return load(path)
 
 
 def compose_service_names(path: Path) -> list[str] | None:

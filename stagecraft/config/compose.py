@@ -12,7 +12,12 @@ Compose resolves a service name on the project network of one Docker engine. Acr
 
 from __future__ import annotations
 
+import copy
+import posixpath
 import re
+from pathlib import Path
+
+import yaml
 
 SPANNING = ("depends_on", "links")
 LOCAL_ONLY = ("volumes_from", "network_mode", "pid", "ipc")
@@ -113,3 +118,161 @@ def split_problems(env, placement: dict[str, str], compose: dict) -> list[tuple[
                                   f"{apart[0]} runs '{name}' without '{target}'; {kind} needs both on one "
                                   f"Docker engine: place them on the same role"))
     return out
+
+
+# --- Reading a compose file as Compose does: its tags, `include:` and `extends:` -------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """Compose's own tags: `!reset` (back to the default: the key is dropped) and `!override` (the value
+    replaces, not merges). In one file nothing merges, so `!override` is the value itself."""
+
+
+class _Reset:
+    pass
+
+
+def _reset(loader, node):
+    return _Reset()
+
+
+def _override(loader, node):
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("!reset", _reset)
+_Loader.add_constructor("!override", _override)
+
+
+def _drop_resets(node):
+    if isinstance(node, dict):
+        return {k: _drop_resets(v) for k, v in node.items() if not isinstance(v, _Reset)}
+    if isinstance(node, list):
+        return [_drop_resets(v) for v in node if not isinstance(v, _Reset)]
+    return node
+
+
+def parse(text: str):
+    """Compose YAML (anchors, merge keys, `!reset`, `!override`) as plain data; raises yaml.YAMLError."""
+    return _drop_resets(yaml.load(text, Loader=_Loader))  # noqa: S506 (SafeLoader subclass)
+
+
+def _rebase(spec: dict, prefix: str) -> dict:
+    """Relative paths of an included or extended service, made relative to the main file's folder."""
+    if not prefix or prefix == ".":
+        return spec
+
+    def move(p):
+        if not isinstance(p, str) or p.startswith(("/", "~", "$")) or "://" in p:
+            return p
+        moved = posixpath.normpath(f"{prefix}/{p}")
+        # Compose reads a short-syntax volume source without ./ or ../ as a named volume.
+        return moved if moved.startswith(("../", "/")) or moved == ".." else f"./{moved}"
+
+    spec = copy.deepcopy(spec)
+    build = spec.get("build")
+    if isinstance(build, str):
+        spec["build"] = move(build)
+    elif isinstance(build, dict) and "context" in build:
+        build["context"] = move(build["context"])
+    if isinstance(spec.get("env_file"), (str, list)):
+        files = spec["env_file"] if isinstance(spec["env_file"], list) else [spec["env_file"]]
+        spec["env_file"] = [move(f) if isinstance(f, str) else {**f, "path": move(f.get("path"))} for f in files]
+    volumes = []
+    for v in spec.get("volumes") or []:
+        if isinstance(v, str) and v.startswith("."):
+            v = move(v)
+        elif isinstance(v, dict) and v.get("type") == "bind":
+            v = {**v, "source": move(v.get("source"))}
+        volumes.append(v)
+    if volumes:
+        spec["volumes"] = volumes
+    return spec
+
+
+_NOT_INHERITED = ("depends_on", "links", "volumes_from")
+
+
+def _merge(base, override):
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = _merge(base[k], v) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(override, list):
+        return base + [v for v in override if v not in base]
+    return override
+
+
+def _extend(name: str, services: dict, folder: Path, prefix: str, seen: tuple = ()) -> dict:
+    from ..errors import UserError
+
+    spec = services.get(name)
+    if not isinstance(spec, dict) or "extends" not in spec:
+        return spec
+    if name in seen:
+        raise UserError(f"compose service '{name}': extends loops ({' -> '.join(seen + (name,))})")
+    ext = spec["extends"]
+    ext = {"service": ext} if isinstance(ext, str) else ext or {}
+    if ext.get("file"):
+        other_path = folder / ext["file"]
+        other = load(other_path).get("services") or {}
+        rel = str(Path(prefix, ext["file"]).parent) if prefix else str(Path(ext["file"]).parent)
+        base = _extend(ext["service"], other, other_path.parent, "", seen + (name,))
+        base = _rebase(base, rel) if isinstance(base, dict) else base
+    else:
+        base = _extend(ext["service"], services, folder, prefix, seen + (name,))
+    if not isinstance(base, dict):
+        raise UserError(f"compose service '{name}': extends names service '{ext.get('service')}', which "
+                        f"{'file ' + ext['file'] if ext.get('file') else 'this file'} does not define")
+    base = {k: v for k, v in base.items() if k not in _NOT_INHERITED}
+    return _merge(base, {k: v for k, v in spec.items() if k != "extends"})
+
+
+TOP_LEVEL = ("services", "volumes", "networks", "secrets", "configs")
+MAX_COMPOSE_BYTES = 1 << 20
+
+
+def load(path: Path, _depth: int = 0) -> dict:
+    """A compose file as Compose reads it: tags, `include:` (the included files' services, volumes,
+    networks, secrets and configs join this project, their relative paths rebased) and `extends:`
+    resolved. Raises UserError naming the file."""
+    from ..errors import UserError
+
+    path = Path(path)
+    if _depth > 8:
+        raise UserError(f"{path}: include nests deeper than 8 files")
+    if not path.is_file():
+        raise UserError(f"{path}: compose file not found")
+    if path.stat().st_size > MAX_COMPOSE_BYTES:
+        raise UserError(f"{path}: larger than {MAX_COMPOSE_BYTES} bytes; is this a compose file?")
+    try:
+        data = parse(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: invalid compose YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a compose file is a mapping with `services:`")
+    for entry in data.pop("include", None) or []:
+        paths = entry if isinstance(entry, str) else (entry or {}).get("path")
+        for rel in paths if isinstance(paths, list) else [paths]:
+            if not isinstance(rel, str):
+                raise UserError(f"{path}: include: each entry needs a path")
+            included = load(path.parent / rel, _depth + 1)
+            prefix = str(Path(rel).parent)
+            for section in TOP_LEVEL:
+                items = included.get(section) or {}
+                if section == "services":
+                    items = {k: _rebase(v, prefix) if isinstance(v, dict) else v for k, v in items.items()}
+                clash = set(items) & set(data.get(section) or {})
+                if clash:
+                    raise UserError(f"{path}: include {rel} defines {section} {', '.join(sorted(clash))} again")
+                if items:
+                    data[section] = {**(data.get(section) or {}), **items}
+    services = data.get("services")
+    if isinstance(services, dict):
+        data["services"] = {name: _extend(name, services, path.parent, "") for name in services}
+    return data
