@@ -95,21 +95,24 @@ def _inventory_with(ctx, plans: dict, compose_project: str) -> tuple[dict, dict]
 
 
 def _ship(ctx, plans: dict, hostvars: dict, hosts: list[str] | None, envvars: dict, force: bool) -> set[str]:
-    """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their plan,
-    which the rollout leaves alone (fast no-op deploys) unless force."""
+    """Images and files to the hosts (SSH, or the registry); returns the hosts that already run exactly their
+    plan, which the rollout leaves alone (fast no-op deploys) unless force."""
     from .. import pipeline
+    from ..commands.host_state import PROJECT_ROOT
 
     project = ctx.config.project
     pulled = project.in_registry if project.images.transport == "registry" else None
     states = pipeline.probe_hosts(hostvars, plans, project.name, hosts)
     pipeline.ship_over_ssh(hostvars, plans, states, output.info, skip=pulled)
-    if force:
-        return set()
-    reasons = pipeline.unchanged_hosts(plans, states, envvars)
+    reasons = {} if force else pipeline.unchanged_hosts(plans, states, envvars)
     for host, reason in sorted(reasons.items()):
         if reason and settings().verbose:
             output.info(f"{host}: rollout needed ({reason})")
-    return {h for h, reason in reasons.items() if reason is None}
+    unchanged = {h for h, reason in reasons.items() if reason is None}
+    # The files the services refer to, for the hosts that will roll (a changed file changes the plan).
+    pipeline.ship_files(hostvars, plans, set(states) - unchanged, project.compose_path(ctx.config.base_dir).parent,
+                        f"{PROJECT_ROOT}/{project.name}", output.info)
+    return unchanged
 
 
 def _service_names(plan) -> list[str]:

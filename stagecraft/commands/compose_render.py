@@ -32,6 +32,7 @@ class HostDeploy:
     edge_config: str = ""
     edge_port: int | None = None
     secret_names: list = field(default_factory=list)
+    files: object = None  # commands.project_files.HostFiles: local files its services refer to
 
 
 def routed_services(config, compose: dict) -> list[str]:
@@ -136,7 +137,8 @@ def _publish_declared(spec: dict) -> None:
 
 def render_host(config, env, host, compose: dict, version: str, *, edge_image: str,
                 peers: dict[str, list[str]], env_names: list[str] | None = None,
-                remote: dict[str, str] | None = None, reachable: set[str] | frozenset = frozenset()) -> HostDeploy:
+                remote: dict[str, str] | None = None, reachable: set[str] | frozenset = frozenset(),
+                files=None) -> HostDeploy:
     """peers: routed service -> ["address:edge_port", ...] of the hosts that run it.
     remote: service on another host -> its host's address (names this host's services resolve);
     reachable: this host's services that other hosts reach by name (their declared ports are published)."""
@@ -203,7 +205,8 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
         if kept:
             doc[section] = kept
     definition = yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=2**20)
-    digest = hashlib.sha256((definition + edge_config).encode()).hexdigest()
+    # The files' digest too: a changed env file or mounted config must roll the host.
+    digest = hashlib.sha256((definition + edge_config + (files.digest if files else "")).encode()).hexdigest()
     order = [{"name": n, "strategy": config.service(n).strategy,
               "replicas": int(((compose["services"][n] or {}).get("deploy") or {}).get("replicas") or 1),
               "port": config.service(n).port, "healthcheck_timeout": config.service(n).healthcheck_timeout,
@@ -213,7 +216,7 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
              for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
     return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
                       images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,
-                      secret_names=env_names)
+                      secret_names=env_names, files=files)
 
 
 def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:

@@ -276,3 +276,31 @@ def load(path: Path, _depth: int = 0) -> dict:
     if isinstance(services, dict):
         data["services"] = {name: _extend(name, services, path.parent, "") for name in services}
     return data
+
+
+# --- Files a service needs on its host -------------------------------------------------------------
+
+def referenced_files(spec: dict, compose: dict) -> list[tuple[str, str, bool]]:
+    """(relative path, kind, required) of the local files a service refers to: env files, bind-mount
+    sources given as relative paths, and the `file:` of the top-level secrets and configs it uses."""
+    spec = spec if isinstance(spec, dict) else {}
+    out = []
+    env_files = spec.get("env_file")
+    for entry in env_files if isinstance(env_files, list) else [env_files] if env_files else []:
+        if isinstance(entry, str):
+            out.append((entry, "env_file", True))
+        elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            out.append((entry["path"], "env_file", entry.get("required", True) is not False))
+    for v in spec.get("volumes") or []:
+        if isinstance(v, str) and v.startswith(".") and ":" in v:
+            out.append((v.split(":", 1)[0], "bind", False))
+        elif isinstance(v, dict) and v.get("type") == "bind" and str(v.get("source", "")).startswith("."):
+            out.append((v["source"], "bind", False))
+    for section in ("secrets", "configs"):
+        defined = compose.get(section) if isinstance(compose.get(section), dict) else {}
+        for entry in spec.get(section) or []:
+            name = entry if isinstance(entry, str) else (entry or {}).get("source")
+            source = defined.get(name) if isinstance(defined.get(name), dict) else {}
+            if isinstance(source.get("file"), str) and not source["file"].startswith("/"):
+                out.append((source["file"], section, True))
+    return out

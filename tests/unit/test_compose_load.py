@@ -127,6 +127,8 @@ def test_host_file_keeps_the_secrets_and_configs_its_services_use(tmp_path):
           app: {services: [web]}
           data: {services: [db]}
     """)
+    (tmp_path / "token.txt").write_text("t\n")
+    (tmp_path / "site.conf").write_text("s\n")
     resolved = load_config(tmp_path / "stagecraft.yml").resolve("prod", environ={})
     compose, _ = compose_of(resolved.config)
     hostvars = {"_meta": {"hostvars": {"a": {"ansible_host": "10.0.0.1"}, "b": {"ansible_host": "10.0.0.2"}}}}
