@@ -23,6 +23,12 @@ def shop(local_hosts):
     files = example_files("web", "db")
     compose = yaml.safe_load(files["docker-compose.yml"])
     compose["services"]["web"]["depends_on"] = {"db": {"condition": "service_healthy"}}  # across hosts
+    # Files the compose file refers to: they must reach the hosts that run these services.
+    compose["services"]["web"]["env_file"] = ["./web.env"]
+    compose["services"]["db"]["secrets"] = ["dbpass"]
+    compose["secrets"] = {"dbpass": {"file": "./db/password.txt"}}
+    files["web.env"] = "SHOP_GREETING=hello from web.env\n"
+    files["db/password.txt"] = PASSWORD + "\n"
     files["docker-compose.yml"] = yaml.safe_dump(compose, sort_keys=False)
     for path in sorted((EXAMPLE / "db" / "migrations").glob("*.sql")):
         files[f"db/migrations/{path.name}"] = path.read_text()
@@ -68,3 +74,26 @@ def test_the_database_port_answers_only_the_environment(shop):
     # From this machine (on the project network, but not one of the environment's hosts): dropped.
     with pytest.raises(OSError):
         socket.create_connection((db, 5432), timeout=3).close()
+
+
+def container(env, host: str, service: str) -> str:
+    return env.ssh(host, f"docker ps -q --filter label=com.docker.compose.project={env.project} "
+                         f"--filter label=com.docker.compose.service={service}").stdout.split()[0]
+
+
+def test_files_the_compose_file_refers_to_reach_their_hosts(shop):
+    root = f"/srv/stagecraft/{shop.project}"
+    assert shop.ssh("app-1", f"stat -c %a {root}/web.env").stdout.strip() == "600"
+    assert "SHOP_GREETING=hello from web.env" in shop.ssh(
+        "app-1", f"docker exec {container(shop, 'app-1', 'web')} /bin/busybox env").stdout
+    assert shop.ssh("db-1", f"stat -c %a {root}/db/password.txt").stdout.strip() == "600"
+    assert shop.ssh("db-1", f"docker exec {container(shop, 'db-1', 'db')} cat /run/secrets/dbpass").stdout.strip() \
+        == PASSWORD
+    # Only the hosts whose services use a file get it.
+    assert shop.ssh("app-1", f"test -e {root}/db/password.txt", check=False).returncode != 0
+    # A changed file rolls its host (the plan's hash covers the files).
+    (shop.project_dir / "web.env").write_text("SHOP_GREETING=changed\n")
+    out = json.loads(shop.cli("deploy", "-e", "local", "--version", "v1", "-o", "json").stdout)
+    assert out["hosts"]["app-1"]["web"]["result"] != "unchanged", out["hosts"]
+    assert "SHOP_GREETING=changed" in shop.ssh(
+        "app-1", f"docker exec {container(shop, 'app-1', 'web')} /bin/busybox env").stdout
