@@ -143,3 +143,29 @@ def test_compose_yaml_is_found_when_compose_file_is_not_set(tmp_path):
 ])
 def test_container_port_of_every_ports_form(entry, expected):
     assert compose_model._container_port(entry) == expected
+
+
+def test_validate_warns_about_what_a_deploy_changes(tmp_path, run_cli):
+    def mutate(c):
+        c["services"]["api"]["ports"] = ["8080:8080", "127.0.0.1:9090:9090", "5353:53/udp"]
+        c["services"]["api"]["container_name"] = "api"
+        c["services"]["tool"] = {"image": "busybox", "profiles": ["tools"]}
+    dest = project(tmp_path, mutate)
+    code, out, err = run_cli(["-c", str(dest / "stagecraft.yml"), "config", "validate", "-o", "json"])
+    assert code == 0, err
+    warnings = __import__("json").loads(out)["warnings"]
+    text = "\n".join(warnings)
+    assert "services.api: ports 127.0.0.1:9090:9090, 5353:53/udp are not published" in text
+    assert "services.api: its published port 8080 is served by the edge proxy" in text
+    assert "services.api: container_name is dropped" in text
+    assert "services.api: no healthcheck" in text and "services.web: no healthcheck" in text
+    assert "services.tool: has compose profiles and no role: not deployed" in text
+
+
+def test_validate_warns_when_an_own_proxy_would_clash_with_the_edge(tmp_path, run_cli):
+    def mutate(c):
+        c["services"]["proxy"]["ports"] = ["80:80", "443:443"]
+    dest = project(tmp_path, mutate, lambda cfg: cfg["services"].update({"proxy": {"rollout": {"strategy": "recreate"}}}))
+    code, out, err = run_cli(["-c", str(dest / "stagecraft.yml"), "config", "validate"])
+    assert code == 0
+    assert "services.proxy: publishes port 80 on the public role 'gateway'" in err
