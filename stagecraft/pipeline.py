@@ -89,7 +89,7 @@ def local_image_id(ref: str) -> str:
 
 
 def render_all(config, env, inventory_listing: dict, compose: dict, version: str, edge_image: str,
-               env_names: list[str]) -> dict:
+               env_names: list[str], pinned: dict | None = None) -> dict:
     """host -> HostDeploy for every host of the environment."""
     hostvars = inventory_listing["_meta"]["hostvars"]
     peers: dict[str, list[str]] = {}
@@ -106,7 +106,8 @@ def render_all(config, env, inventory_listing: dict, compose: dict, version: str
     return {h.name: render_host(config, env, h, compose, version, edge_image=edge_image, peers=peers,
                                 env_names=env_names, remote=remote,
                                 reachable={s for s, rh in reach.items() if rh == h.name},
-                                files=project_files.collect(compose, compose_dir, config.services_for_roles(h.roles)))
+                                files=project_files.collect(compose, compose_dir, config.services_for_roles(h.roles)),
+                                pinned=pinned)
             for h in env.hosts}
 
 

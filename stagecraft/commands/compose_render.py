@@ -57,7 +57,18 @@ def built_services(config, compose: dict) -> list[str]:
     return sorted(names)
 
 
-def image_refs(config, compose: dict, version: str) -> dict[str, str]:
+def deployed_refs(manifest: dict) -> dict[str, str]:
+    """service -> image ref, from a release manifest's per-host compose files (what the hosts run)."""
+    out: dict[str, str] = {}
+    for host in sorted((manifest or {}).get("hosts") or {}):
+        doc = yaml.safe_load(manifest["hosts"][host].get("compose") or "") or {}
+        for name, spec in (doc.get("services") or {}).items():
+            if isinstance(spec, dict) and spec.get("image"):
+                out.setdefault(name, spec["image"])
+    return out
+
+
+def image_refs(config, compose: dict, version: str, pinned: dict | None = None) -> dict[str, str]:
     """service -> image: services with only `build:` (and the encore-ts backend) get the release tag; a
     service with `build:` and `image:` is tagged with its image, as Compose does (e.g. a database image that
     must not change, and so restart, with every release); others keep their image."""
@@ -70,6 +81,8 @@ def image_refs(config, compose: dict, version: str) -> dict[str, str]:
             out[name] = config.project.image_ref(name, version + suffix)
         else:
             out[name] = spec.get("image") or (config.project.image_ref(name, version) if spec.get("build") else "")
+    # `deploy --services a,b`: the other built services keep the image their hosts run.
+    out.update({k: v for k, v in (pinned or {}).items() if k in out})
     return out
 
 
@@ -138,13 +151,13 @@ def _publish_declared(spec: dict) -> None:
 def render_host(config, env, host, compose: dict, version: str, *, edge_image: str,
                 peers: dict[str, list[str]], env_names: list[str] | None = None,
                 remote: dict[str, str] | None = None, reachable: set[str] | frozenset = frozenset(),
-                files=None) -> HostDeploy:
+                files=None, pinned: dict | None = None) -> HostDeploy:
     """peers: routed service -> ["address:edge_port", ...] of the hosts that run it.
     remote: service on another host -> its host's address (names this host's services resolve);
     reachable: this host's services that other hosts reach by name (their declared ports are published)."""
     services = config.services_for_roles(host.roles)
     remote = {k: v for k, v in (remote or {}).items() if k not in services}
-    refs = image_refs(config, compose, version)
+    refs = image_refs(config, compose, version, pinned)
     routed = routed_services(config, compose)
     public = host_edge_port(config, host) == EDGE_PUBLIC_PORT
     out_services: dict = {}

@@ -97,3 +97,13 @@ def test_files_the_compose_file_refers_to_reach_their_hosts(shop):
     assert out["hosts"]["app-1"]["web"]["result"] != "unchanged", out["hosts"]
     assert "SHOP_GREETING=changed" in shop.ssh(
         "app-1", f"docker exec {container(shop, 'app-1', 'web')} /bin/busybox env").stdout
+
+
+def test_deploy_of_some_services_keeps_the_others_images(shop):
+    before = shop.ssh("app-1", "docker ps --format '{{.Image}}'").stdout
+    assert "/web:v1" in before
+    out = json.loads(shop.cli("deploy", "-e", "local", "--version", "v2", "--services", "db", "-o", "json").stdout)
+    assert out["version"] == "v2"
+    running = shop.ssh("app-1", "docker ps --format '{{.Image}}'").stdout
+    assert "/web:v1" in running and "/web:v2" not in running
+    assert shop.ssh("app-1", "docker image ls -q '*/web:v2'").stdout.strip() == ""  # nothing pulled or shipped
