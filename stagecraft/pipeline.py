@@ -15,11 +15,13 @@ from .commands import build as b
 from .commands.compose_render import (built_services, encore_service, image_refs, load_compose, render_host,
                                       routed_services)
 from .commands.compose_render import host_edge_port
+from .commands import project_files
+from .config import compose as compose_model
 from .errors import ExternalError, UserError
 
 
 def compose_of(config) -> tuple[dict, Path]:
-    path = Path(config.base_dir) / config.project.compose_file
+    path = config.project.compose_path(config.base_dir)
     return load_compose(path), path.parent
 
 
@@ -87,7 +89,7 @@ def local_image_id(ref: str) -> str:
 
 
 def render_all(config, env, inventory_listing: dict, compose: dict, version: str, edge_image: str,
-               env_names: list[str]) -> dict:
+               env_names: list[str], pinned: dict | None = None) -> dict:
     """host -> HostDeploy for every host of the environment."""
     hostvars = inventory_listing["_meta"]["hostvars"]
     peers: dict[str, list[str]] = {}
@@ -96,8 +98,39 @@ def render_all(config, env, inventory_listing: dict, compose: dict, version: str
         for svc in config.services_for_roles(host.roles):
             if svc in routed_services(config, compose) and address:
                 peers.setdefault(svc, []).append(f"{address}:{host_edge_port(config, host)}")
+    strategies = {name: config.service(name).strategy for name in compose.get("services") or {}}
+    reach = compose_model.reachable(env, config.placement, strategies, compose)
+    addresses = {h.name: hostvars.get(h.name, {}).get("ansible_host") for h in env.hosts}
+    remote = {svc: addresses[h] for svc, h in reach.items() if addresses.get(h)}
+    compose_dir = config.project.compose_path(config.base_dir).parent
     return {h.name: render_host(config, env, h, compose, version, edge_image=edge_image, peers=peers,
-                                env_names=env_names) for h in env.hosts}
+                                env_names=env_names, remote=remote,
+                                reachable={s for s, rh in reach.items() if rh == h.name},
+                                files=project_files.collect(compose, compose_dir, config.services_for_roles(h.roles)),
+                                pinned=pinned)
+            for h in env.hosts}
+
+
+def ship_files(hostvars: dict, plans: dict, hosts, compose_dir: Path, project_dir: str, say) -> None:
+    """The files each host's services refer to, as one tar stream over SSH per host (in parallel):
+    their contents never pass through Ansible's variables, a release or this machine's disk."""
+    def ship(host: str) -> None:
+        files = plans[host].files
+        if not files or not files.paths:
+            return
+        say(f"sending {len(files.paths)} file(s) to {host}")
+        tar = subprocess.Popen(project_files.tar_argv(compose_dir, files.paths), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+        unpack = subprocess.run(b.ssh_argv(hostvars[host]) + [project_files.unpack_script(project_dir, files.secret)],
+                                stdin=tar.stdout, capture_output=True, text=True)
+        tar.stdout.close()
+        tar_err = tar.stderr.read().decode(errors="replace")
+        if tar.wait() != 0 or unpack.returncode != 0:
+            raise ExternalError(f"sending files to {host} failed: {(tar_err + unpack.stderr).strip()[-500:]}")
+
+    targets = sorted(h for h in hosts if h in plans)
+    with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
+        list(pool.map(ship, targets))
 
 
 def probe_hosts(hostvars: dict, plans: dict, project: str, hosts: list[str] | None = None) -> dict:

@@ -97,21 +97,24 @@ def _inventory_with(ctx, plans: dict, compose_project: str) -> tuple[dict, dict]
 
 
 def _ship(ctx, plans: dict, hostvars: dict, hosts: list[str] | None, envvars: dict, force: bool) -> set[str]:
-    """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their plan,
-    which the rollout leaves alone (fast no-op deploys) unless force."""
+    """Images and files to the hosts (SSH, or the registry); returns the hosts that already run exactly their
+    plan, which the rollout leaves alone (fast no-op deploys) unless force."""
     from .. import pipeline
+    from ..commands.host_state import PROJECT_ROOT
 
     project = ctx.config.project
     pulled = project.in_registry if project.images.transport == "registry" else None
     states = pipeline.probe_hosts(hostvars, plans, project.name, hosts)
     pipeline.ship_over_ssh(hostvars, plans, states, output.info, skip=pulled)
-    if force:
-        return set()
-    reasons = pipeline.unchanged_hosts(plans, states, envvars)
+    reasons = {} if force else pipeline.unchanged_hosts(plans, states, envvars)
     for host, reason in sorted(reasons.items()):
         if reason and settings().verbose:
             output.info(f"{host}: rollout needed ({reason})")
-    return {h for h, reason in reasons.items() if reason is None}
+    unchanged = {h for h, reason in reasons.items() if reason is None}
+    # The files the services refer to, for the hosts that will roll (a changed file changes the plan).
+    pipeline.ship_files(hostvars, plans, set(states) - unchanged, project.compose_path(ctx.config.base_dir).parent,
+                        f"{PROJECT_ROOT}/{project.name}", output.info)
+    return unchanged
 
 
 def _service_names(plan) -> list[str]:
@@ -254,6 +257,26 @@ def _check_services(compose, wanted):
                             f"({', '.join(sorted(compose['services']))})")
 
 
+def _pinned_refs(ctx, compose, wanted: list[str]) -> dict:
+    """For `--services`: the image each other built service runs now (last completed deploy or rollback)."""
+    from ..commands.compose_render import built_services, deployed_refs
+    from ..errors import UserError
+    from ..state import open_store
+
+    others = [s for s in built_services(ctx.config, compose) if s not in wanted]
+    if not others:
+        return {}
+    store = open_store(ctx.state_dir)
+    current = next((store.get_release(r["id"]) for r in store.list_releases(ctx.environment.name)
+                    if r["kind"] in ("deploy", "rollback") and r["status"] == "completed"), None)
+    refs = deployed_refs(current.manifest if current else {})
+    missing = [s for s in others if s not in refs]
+    if missing:
+        raise UserError(f"--services: {', '.join(missing)} never completed a deploy in '{ctx.environment.name}', "
+                        "so there is no image to keep; deploy without --services first, or include them")
+    return {s: refs[s] for s in others}
+
+
 def _registry_credentials(ctx) -> dict:
     """name -> value of the registry username/password env vars (for docker login here and on hosts)."""
     from ..errors import UserError
@@ -305,7 +328,8 @@ Examples:
   stagecraft deploy -e prod --version v1.4.0 --limit app-1
 """)
 @click.option("--version", "version_", metavar="V", help="Version to deploy (default: the git commit).")
-@click.option("--services", metavar="A,B", help="Only rebuild these services (others keep their image tag).")
+@click.option("--services", metavar="A,B", help="Only build these services; the others keep the image their hosts run "
+              "(from the last completed release).")
 @click.option("--limit", metavar="HOST[,HOST]", help="Roll out to these hosts only.")
 @FORCE
 @LOCK_WAIT
@@ -322,6 +346,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
     compose, compose_dir = pipeline.compose_of(ctx.config)
     wanted = [x.strip() for x in services.split(",")] if services else None
     _check_services(compose, wanted)
+    pinned = _pinned_refs(ctx, compose, wanted) if wanted else None
     # Build only what runs somewhere in this environment.
     wanted = wanted or sorted({svc for h in ctx.environment.hosts for svc in ctx.config.services_for_roles(h.roles)})
     names, values = _env_names(ctx, require_values=not settings().dry_run)
@@ -342,7 +367,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
         with rel.phase("push"):
             _, hostvars = _inventory_with(ctx, {}, ctx.config.project.name)
             plans = pipeline.render_all(ctx.config, ctx.environment, {"_meta": {"hostvars": hostvars}}, compose,
-                                        version, edge, names)
+                                        version, edge, names, pinned=pinned)
             if ctx.config.project.images.transport == "registry":
                 _push(ctx, images)
             unchanged = _ship(ctx, plans, hostvars, hosts or None, envvars, force)

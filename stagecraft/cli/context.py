@@ -37,8 +37,11 @@ class EnvContext:
 
         ctx = self.driver_context()
         driver = self.driver()
+        from ..config import compose_document
+
+        compose = compose_document(self.config.project.compose_path(self.config.base_dir))
         return render_inventory(self.config, self.environment, driver.discover(ctx), state_dir=self.state_dir,
-                                connection_defaults=driver.connection_defaults(ctx))
+                                connection_defaults=driver.connection_defaults(ctx), compose=compose)
 
 
 def env_context() -> EnvContext:

@@ -42,13 +42,16 @@ def _connection_vars(host, facts: HostFacts | None, defaults: dict, base_dir: Pa
 EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
 
 
-def _firewall_vars(config, host, peer_addresses: list[str]) -> dict:
+def _firewall_vars(config, host, peer_addresses: list[str], reached: list[tuple[str, str]] = ()) -> dict:
     fw = config.firewall
     public = any(config.roles[r].public for r in host.roles if r in config.roles)
     rules = [
         {"port": str(r.port), "proto": r.proto, "sources": list(r.sources)}
         for r in fw.allow if r.applies_to(host.roles)
     ]
+    # Services that other hosts reach by name (config.compose.reachable): the environment's hosts only.
+    rules += [{"port": port.replace("-", ":"), "proto": proto, "sources": list(peer_addresses)}
+              for port, proto in reached if peer_addresses]
     routed = [s for s in config.services_for_roles(host.roles) if config.service(s).port]
     if routed and not public and peer_addresses:
         # The gateways reach this host's edge proxy; nobody else does.
@@ -93,14 +96,14 @@ def _read_ca(path: Path) -> str:
 
 
 def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_dir: Path,
-              peer_addresses: list[str] = ()) -> dict:
+              peer_addresses: list[str] = (), reached: list[tuple[str, str]] = ()) -> dict:
     base_dir = Path(config.base_dir).resolve()
     known_hosts = state_dir / "known_hosts" / env.name
     out = _connection_vars(host, facts, defaults, base_dir, known_hosts)
     out["stagecraft_host"] = host.name
     out["stagecraft_roles"] = list(host.roles)
     out["stagecraft_services"] = config.services_for_roles(host.roles)
-    out.update(_firewall_vars(config, host, list(peer_addresses)))
+    out.update(_firewall_vars(config, host, list(peer_addresses), reached))
     vols = config.volumes.for_host(host.roles)
     out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
                 "volumes_block": vols["block"]})
@@ -123,13 +126,22 @@ def host_vars(config, env, host, facts: HostFacts | None, defaults: dict, state_
 
 
 def render_inventory(config, env, discovered: dict[str, HostFacts], *, state_dir: Path,
-                     connection_defaults: dict | None = None) -> dict:
-    """The YAML-inventory structure for one environment."""
+                     connection_defaults: dict | None = None, compose: dict | None = None) -> dict:
+    """The YAML-inventory structure for one environment. With the compose file, the firewall also admits
+    the environment's hosts to the ports of services reached across hosts."""
+    from ..config import compose as compose_model
+
+    reached: dict[str, list] = {}
+    if compose:
+        strategies = {n: config.service(n).strategy for n in compose.get("services") or {}}
+        for svc, where in compose_model.reachable(env, config.placement, strategies, compose).items():
+            reached.setdefault(where, []).extend(compose_model.declared_ports(compose["services"][svc]))
     defaults = connection_defaults or {}
     env_group = group_name("env", env.name)
     addresses = sorted({(discovered[h.name].address if h.name in discovered else h.address) or "" for h in env.hosts}
                        - {""})
-    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses)
+    hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses,
+                               sorted(set(reached.get(h.name, ()))))
              for h in env.hosts}
     children: dict = {env_group: {"hosts": {name: None for name in sorted(hosts)} or None}}
     for role in sorted(config.roles):
