@@ -194,6 +194,7 @@ def logs(service: str, host: str | None, role: str | None, follow: bool, since: 
     colors = ["cyan", "magenta", "green", "yellow", "blue", "red"]
     lock = threading.Lock()
     json_out = settings().json
+    color = settings().color  # read here: the pump threads have no click context
     procs = []
 
     def pump(i: int, h: str, proc):
@@ -207,7 +208,7 @@ def logs(service: str, host: str | None, role: str | None, follow: bool, since: 
                     output.emit_json_line({"host": h, "container": container, "line": text})
                 else:
                     prefix = click.style(f"{h} {container} |", fg=colors[i % len(colors)]) \
-                        if settings().color else f"{h} {container} |"
+                        if color else f"{h} {container} |"
                     click.echo(f"{prefix} {text}")
 
     threads = []
