@@ -27,16 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.hosts import HostFactory  # noqa: E402
+from tests.hosts import HostFactory, example_files  # noqa: E402
 from tests.load import Load  # noqa: E402
 
-EXAMPLE = ROOT / "examples" / "shop"
 RESULTS = ROOT / "benchmarks" / "results"
 IDLE_SAMPLE_S = 10
 
 
 def shop_files(healthy: bool = True) -> dict:
-    files = {rel: (EXAMPLE / rel).read_text() for rel in ("docker-compose.yml", "web/Dockerfile", "web/start.sh")}
+    files = example_files("web")
     files[".env.bench"] = f"APP_HEALTHY={'true' if healthy else 'false'}\n"
     return files
 

@@ -34,6 +34,19 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "shop"
+_EXAMPLE_BUILD = {"web": ("web/Dockerfile", "web/start.sh"), "db": ("db/Dockerfile", "db/entrypoint.sh")}
+
+
+def example_files(*services: str) -> dict[str, str]:
+    """The example app's files for a test project: its compose file with only these services (a service
+    in the compose file that no role places is a config error) and their build files."""
+    compose = yaml.safe_load((EXAMPLE / "docker-compose.yml").read_text())
+    compose["services"] = {k: v for k, v in compose["services"].items() if k in services}
+    files = {"docker-compose.yml": yaml.safe_dump(compose, sort_keys=False)}
+    for service in services:
+        files.update({rel: (EXAMPLE / rel).read_text() for rel in _EXAMPLE_BUILD[service]})
+    return files
 STAGECRAFT = str(Path(sys.executable).parent / "stagecraft")
 
 

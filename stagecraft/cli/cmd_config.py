@@ -24,7 +24,9 @@ def config():
 
 Every problem is reported with its file:line:column and key path; exit 1 if
 there are any. With -e/--env, also resolves that environment (env_file and
-${VAR} interpolation).
+${VAR} interpolation). Warnings (exit 0) name what a deploy changes in the
+compose file: ports a rolling service cannot hold, container_name dropped,
+services without a healthcheck, services kept out by profiles.
 
 \b
 Example:
@@ -40,8 +42,16 @@ def validate():
         name = s.env_name()
         loaded.resolve(name)
         checked.append(name)
+    from ..config import compose_document
+    from ..config.model import compose_warnings
+
+    compose = compose_document(loaded.config.project.compose_path(loaded.config.base_dir))
+    warnings = compose_warnings(loaded.config, compose) if compose else []
+    if not s.json:
+        for line in warnings:
+            output.warn(line)
     summary = {"ok": True, "file": str(loaded.path), "project": loaded.config.project.name,
-               "environments": envs, "resolved": checked}
+               "environments": envs, "resolved": checked, "warnings": warnings}
     output.data(summary, lambda d: f"{d['file']}: valid (project {d['project']}; environments: "
                                    f"{', '.join(d['environments'])})")
 

@@ -43,6 +43,24 @@ def _services(compose: dict, services: str | None) -> list[str] | None:
     return wanted
 
 
+def _pinned_refs(ctx, compose, wanted: list[str]) -> dict:
+    """For `--services`: the image each other built service runs now (last completed deploy or rollback)."""
+    from ..commands.compose_render import built_services, deployed_refs
+    from ..errors import UserError
+    from ..state import open_store
+
+    others = [s for s in built_services(ctx.config, compose) if s not in wanted]
+    if not others:
+        return {}
+    current = open_store(ctx.state_dir).current(ctx.environment.name)
+    refs = deployed_refs(current.manifest if current else {})
+    missing = [s for s in others if s not in refs]
+    if missing:
+        raise UserError(f"--services: {', '.join(missing)} never completed a deploy in '{ctx.environment.name}', "
+                        "so there is no image to keep; deploy without --services first, or include them")
+    return {s: refs[s] for s in others}
+
+
 def _desired(session, version: str) -> dict:
     from ..deploy import images, render
     from ..deploy.envvars import deploy_env
@@ -104,7 +122,8 @@ Examples:
   stagecraft deploy -e prod --version v1.4.0 --limit app-1
 """)
 @click.option("--version", "version_", metavar="V", help="Version to deploy (default: the git commit).")
-@click.option("--services", metavar="A,B", help="Only rebuild these services (others keep their image tag).")
+@click.option("--services", metavar="A,B", help="Only build these services; the others keep the image their hosts run "
+              "(from the last completed release).")
 @click.option("--limit", metavar="HOST[,HOST]", help="Roll out to these hosts only.")
 @FORCE
 @LOCK_WAIT
@@ -126,8 +145,9 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
     session = _session(ctx, envvars=envvars, env_names=names, limit=hosts or None, force=force)
     if dry_run:
         return _show_plan(session, version)
+    pinned = _pinned_refs(ctx, compose, wanted) if services else None
     work = phases.Work(kind="deploy", version=version, commit=commit,
-                       build=phases.Build(compose=compose, compose_dir=compose_dir, services=wanted))
+                       build=phases.Build(compose=compose, compose_dir=compose_dir, services=wanted, pinned=pinned))
     result = phases.execute(session, work, lock_wait=lock_wait)
     urls = probe.app_urls(result.desired, session.addresses)
     output.data({"release": result.release, "environment": ctx.environment.name, "version": version,

@@ -13,10 +13,15 @@ from .settings import global_options, settings
 
 @click.command(help="""Write a commented stagecraft.yml for this project.
 
-If a docker-compose.yml / compose.yaml is present, its services are listed and
-mapped to roles (databases and caches -> db with recreate, proxies -> gateway,
-everything else -> app with rolling updates). Refuses to overwrite an existing
-file unless --force is given. With --dry-run, prints the file instead.
+If a compose file is present (compose.yaml, compose.yml, docker-compose.yaml,
+docker-compose.yml), its services are listed and mapped to roles: databases and
+caches -> db with recreate; proxies -> gateway; services with a named volume ->
+recreate (one container at a time); everything else -> app with rolling updates.
+A service's first published port (ports: ["80:8080"]) becomes its `port` (the
+edge routes HTTP to 8080) and its role public when there is no gateway, so the
+app answers after the first deploy. Adds .stagecraft/ and .env.* to .gitignore.
+Prompts for the project name only on a terminal. Refuses to overwrite an
+existing file unless --force is given. With --dry-run, prints the file instead.
 
 \b
 Examples:
@@ -30,7 +35,8 @@ Examples:
 def init(non_interactive: bool, project_name: str | None, force: bool):
     import yaml
 
-    from ..commands.init_plan import COMPOSE_NAMES, plan_services, render
+    from ..commands.init_plan import gitignore_lines, plan_services, render
+    from ..config.project import COMPOSE_FILE_NAMES
     from ..errors import UserError
 
     s = settings()
@@ -38,7 +44,7 @@ def init(non_interactive: bool, project_name: str | None, force: bool):
     if target.exists() and not force and not s.dry_run:
         raise UserError(f"{target} already exists; use --force to overwrite it")
     base = target.resolve().parent
-    compose_file = next((n for n in COMPOSE_NAMES if (base / n).is_file()), None)
+    compose_file = next((n for n in COMPOSE_FILE_NAMES if (base / n).is_file()), None)
     compose = None
     if compose_file:
         try:
@@ -46,7 +52,7 @@ def init(non_interactive: bool, project_name: str | None, force: bool):
         except yaml.YAMLError as exc:
             raise UserError(f"{compose_file}: invalid YAML: {exc}") from None
     default_name = _slug(base.name)
-    if not project_name and not non_interactive:
+    if not project_name and not non_interactive and _interactive():
         project_name = click.prompt("Project name", default=default_name)
     name = _slug(project_name or default_name)
     if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", name):
@@ -55,24 +61,43 @@ def init(non_interactive: bool, project_name: str | None, force: bool):
     services = plan_services(compose if isinstance(compose, dict) else None)
     text = render(name, compose_file, services)
     result = {"path": str(target), "project": name, "compose_file": compose_file,
-              "services": [{"name": p.name, "role": p.role, "strategy": p.strategy} for p in services],
+              "services": [{"name": p.name, "role": p.role, "strategy": p.strategy, "port": p.port}
+                           for p in services],
               "written": not s.dry_run}
     if s.dry_run:
         output.data({**result, "content": text}, lambda _: text)
         return
     target.write_text(text, encoding="utf-8")
+    ignore = base / ".gitignore"
+    existing = ignore.read_text(encoding="utf-8") if ignore.is_file() else ""
+    added = gitignore_lines(existing)
+    if added:
+        sep = "" if not existing or existing.endswith("\n") else "\n"
+        ignore.write_text(existing + sep + "# Stagecraft: local state and env files (secrets)\n"
+                          + "\n".join(added) + "\n", encoding="utf-8")
+    result["gitignore_added"] = added
 
     def describe(r):
         lines = [f"Created {r['path']} for project {r['project']}."]
         if r["compose_file"]:
             lines.append(f"Services from {r['compose_file']}:")
-            lines += [f"  {p['name']:<20} role {p['role']:<8} {p['strategy']}" for p in r["services"]]
+            lines += [f"  {p['name']:<20} role {p['role']:<8} {p['strategy']:<9}"
+                      + (f" port {p['port']}" if p["port"] else "") for p in r["services"]]
         else:
             lines.append("No compose file found: add services under roles.<role>.services later.")
+        if r.get("gitignore_added"):
+            lines.append(f"Added to .gitignore: {', '.join(r['gitignore_added'])}")
         lines.append("Next: stagecraft config validate && stagecraft infra up -e local")
         return "\n".join(lines)
 
     output.data(result, describe)
+
+
+def _interactive() -> bool:
+    """Prompt only on a terminal: in CI or a pipe, the defaults apply (a prompt would abort)."""
+    import sys
+
+    return sys.stdin.isatty()
 
 
 def _slug(text: str) -> str:

@@ -28,6 +28,13 @@ COMMANDS = {
     "migrate": "stagecraft.cli.cmd_migrate:migrate",
     "ci": "stagecraft.cli.cmd_ci:ci",
     "dev": "stagecraft.cli.cmd_dev:dev",
+    "status": "stagecraft.cli.cmd_ops:status",
+    "logs": "stagecraft.cli.cmd_ops:logs",
+    "ssh": "stagecraft.cli.cmd_ops:ssh",
+    "exec": "stagecraft.cli.cmd_ops:exec_",
+    "audit": "stagecraft.cli.cmd_ops:audit",
+    "prune": "stagecraft.cli.cmd_ops:prune",
+    "secrets": "stagecraft.cli.cmd_ops:secrets",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -86,6 +93,13 @@ SHORT_HELP = {
     "render": "Print the per-host compose files a deploy renders.",
     "ci": "Write the CI workflow, set its secrets, trigger and follow deploys.",
     "dev": "Run the app on this machine behind HTTPS dev domains.",
+    "status": "What runs on every host, compared with the last release.",
+    "logs": "A service's logs from every host, merged; -f follows.",
+    "ssh": "A shell (or a command) on a host.",
+    "exec": "Run a command in a service's container.",
+    "audit": "Who deployed what, from where, when, with what result.",
+    "prune": "Free disk space on the hosts, keeping what a rollback needs.",
+    "secrets": "List secrets and compare them with the hosts (names only).",
 }
 
 

@@ -14,6 +14,11 @@ def emit_json(data) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def emit_json_line(obj) -> None:
+    """One JSON object per line, for streams (logs -f -o json)."""
+    click.echo(json.dumps(obj, sort_keys=True, default=str))
+
+
 def data(obj, text=None) -> None:
     """Print a command's result: JSON with --output json, else text (a string or a callable returning one)."""
     if settings().json:

@@ -16,6 +16,8 @@ from functools import cached_property
 
 import yaml
 
+from ..config import compose as compose_model
+
 EDGE_SERVICE = "stagecraft-edge"
 EDGE_PUBLIC_PORT = 80
 EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
@@ -31,6 +33,7 @@ class HostDeploy:
     edge_config: str = ""
     edge_port: int | None = None
     secret_names: list = field(default_factory=list)
+    files: object = None  # commands.project_files.HostFiles: local files its services refer to
 
     @cached_property
     def compose_services(self) -> dict:
@@ -93,7 +96,17 @@ def built_services(config, compose: dict) -> list[str]:
     return sorted(names)
 
 
-def image_refs(config, compose: dict, version: str) -> dict[str, str]:
+def deployed_refs(manifest: dict) -> dict[str, str]:
+    """service -> image ref, from a release manifest's per-host compose files (what the hosts run)."""
+    out: dict[str, str] = {}
+    for host, entry in sorted(((manifest or {}).get("hosts") or {}).items()):
+        for name, ref in HostDeploy.from_manifest(host, entry).images.items():
+            if ref:
+                out.setdefault(name, ref)
+    return out
+
+
+def image_refs(config, compose: dict, version: str, pinned: dict | None = None) -> dict[str, str]:
     """service -> image: services with only `build:` (and the backend's own) get the release tag; a
     service with `build:` and `image:` is tagged with its image, as Compose does (e.g. a database image that
     must not change, and so restart, with every release); others keep their image."""
@@ -105,6 +118,8 @@ def image_refs(config, compose: dict, version: str) -> dict[str, str]:
             out[name] = config.project.image_ref(name, version + backend_of(config).tag_suffix(config))
         else:
             out[name] = spec.get("image") or (config.project.image_ref(name, version) if spec.get("build") else "")
+    # `deploy --services a,b`: the other built services keep the image their hosts run.
+    out.update({k: v for k, v in (pinned or {}).items() if k in out})
     return out
 
 
@@ -148,24 +163,67 @@ def host_edge_port(config, host) -> int:
     return EDGE_PUBLIC_PORT if is_public(config, host) else EDGE_INTERNAL_PORT
 
 
+def _local_refs(spec: dict, local: set[str]) -> None:
+    """Drop `depends_on` and `links` entries naming services on other hosts: across hosts, role order
+    gives the ordering and `extra_hosts` the name (see config.compose)."""
+    deps = spec.get("depends_on")
+    if isinstance(deps, dict):
+        spec["depends_on"] = {k: v for k, v in deps.items() if k in local}
+    elif isinstance(deps, list):
+        spec["depends_on"] = [d for d in deps if d in local]
+    if isinstance(spec.get("links"), list):
+        spec["links"] = [lk for lk in spec["links"] if str(lk).split(":", 1)[0] in local]
+    for key in ("depends_on", "links"):
+        if key in spec and not spec[key]:
+            del spec[key]
+
+
+def _publish_declared(spec: dict) -> None:
+    """A reachable service's declared ports, published on its host (the firewall admits only the
+    environment's hosts); entries already in `ports` stay as written."""
+    taken = {p for p in (compose_model._container_port(e) for e in spec.get("ports") or []) if p}
+    taken |= {p.split("/", 1)[0] for p in taken if p.endswith("/tcp")}
+    extra = [f"{port}:{port}/{proto}" for port, proto in compose_model.declared_ports(spec)
+             if f"{port}/{proto}" not in taken and (proto != "tcp" or port not in taken)]
+    if extra:
+        spec["ports"] = list(spec.get("ports") or []) + extra
+
+
 def render_host(config, env, host, compose: dict, version: str, *, edge_image: str,
-                peers: dict[str, list[str]], env_names: list[str] | None = None) -> HostDeploy:
-    """peers: routed service -> ["address:edge_port", ...] of the hosts that run it."""
+                peers: dict[str, list[str]], env_names: list[str] | None = None,
+                remote: dict[str, str] | None = None, reachable: set[str] | frozenset = frozenset(),
+                files=None, pinned: dict | None = None) -> HostDeploy:
+    """peers: routed service -> ["address:edge_port", ...] of the hosts that run it.
+    remote: service on another host -> its host's address (names this host's services resolve);
+    reachable: this host's services that other hosts reach by name (their declared ports are published)."""
     services = config.services_for_roles(host.roles)
-    refs = image_refs(config, compose, version)
+    remote = {k: v for k, v in (remote or {}).items() if k not in services}
+    refs = image_refs(config, compose, version, pinned)
     routed = routed_services(config, compose)
     public = host_edge_port(config, host) == EDGE_PUBLIC_PORT
     out_services: dict = {}
     volumes, networks = set(), set()
+    used: dict[str, set] = {"secrets": set(), "configs": set()}
     env_names = sorted(env_names or [])
     for name in services:
         spec = copy.deepcopy((compose.get("services") or {}).get(name) or {})
         svc = config.service(name)
         spec.pop("build", None)
         spec["image"] = refs[name]
+        _local_refs(spec, set(services))
         if svc.strategy == "rolling":
             spec.pop("container_name", None)
             spec.pop("ports", None)
+        elif name in reachable:
+            _publish_declared(spec)
+        if remote and not str(spec.get("network_mode", "")).startswith(("host", "service:", "container:")):
+            hosts_entries = spec.get("extra_hosts")
+            if isinstance(hosts_entries, dict):
+                spec["extra_hosts"] = {**{k: v for k, v in sorted(remote.items())}, **hosts_entries}
+            else:
+                mine = list(hosts_entries or [])
+                named = {str(e).split(":", 1)[0].split("=", 1)[0] for e in mine}
+                spec["extra_hosts"] = mine + [f"{k}:{v}" for k, v in sorted(remote.items()) if k not in named]
         spec["labels"] = _labels(spec, {"stagecraft.project": config.project.name, "stagecraft.env": env.name,
                                         "stagecraft.host": host.name})
         wanted = [n for n in sorted(set(svc.secrets) | set(config.secrets.keys)) if n in env_names]
@@ -175,6 +233,8 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
             spec["environment"] = _with_env(spec.get("environment"), wanted)
         volumes |= _named_volumes(spec)
         networks |= _networks(spec)
+        for section in ("secrets", "configs"):
+            used[section] |= {e if isinstance(e, str) else (e or {}).get("source") for e in spec.get(section) or []}
         out_services[name] = spec
     local_routed = [s for s in routed if s in services]
     remote_routed = [s for s in routed if s not in services and peers.get(s)] if public else []
@@ -192,21 +252,22 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
         }
         edge_config = render_edge(config, local_routed, remote_routed, peers)
     doc: dict = {"name": config.project.name, "services": out_services}
-    top_volumes = {k: v for k, v in (compose.get("volumes") or {}).items() if k in volumes}
-    top_networks = {k: v for k, v in (compose.get("networks") or {}).items() if k in networks}
-    if top_volumes:
-        doc["volumes"] = top_volumes
-    if top_networks:
-        doc["networks"] = top_networks
+    used["volumes"], used["networks"] = volumes, networks
+    for section in ("volumes", "networks", "secrets", "configs"):
+        # Top-level definitions this host's services use (secrets and configs keep their `file:`).
+        kept = {k: v for k, v in (compose.get(section) or {}).items() if k in used[section]}
+        if kept:
+            doc[section] = kept
     definition = yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=2**20)
-    digest = hashlib.sha256((definition + edge_config).encode()).hexdigest()
+    # The files' digest too: a changed env file or mounted config must roll the host.
+    digest = hashlib.sha256((definition + edge_config + (files.digest if files else "")).encode()).hexdigest()
     order = [{"name": n, **config.service(n).rollout.module_vars(),
               "replicas": int(((compose["services"][n] or {}).get("deploy") or {}).get("replicas") or 1),
               "port": config.service(n).port}
              for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
     return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
                       images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,
-                      secret_names=env_names)
+                      secret_names=env_names, files=files)
 
 
 def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:
@@ -243,17 +304,9 @@ def render_edge(config, local_routed: list[str], remote_routed: list[str], peers
 
 
 def load_compose(path) -> dict:
-    from pathlib import Path
-
     from ..errors import UserError
 
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"project.compose_file: {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(data.get("services"), dict):
+    data = compose_model.load(path)
+    if not isinstance(data.get("services"), dict) or not data["services"]:
         raise UserError(f"{path}: no services")
     return data

@@ -12,7 +12,6 @@ _KINDS = [
     (re.compile(r"(redis|valkey|keydb|memcached|rabbitmq|nats|kafka)"), "db", "recreate"),
     (re.compile(r"(traefik|nginx|caddy|haproxy|envoy)"), "gateway", "recreate"),
 ]
-COMPOSE_NAMES = ("docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml")
 
 
 @dataclass(frozen=True)
@@ -21,22 +20,71 @@ class ServicePlan:
     role: str
     strategy: str
     reason: str
+    port: int | None = None  # the container port the edge routes to (from a published port)
+
+
+def _named_volumes(spec: dict) -> bool:
+    for v in spec.get("volumes") or []:
+        if isinstance(v, str):
+            source = v.split(":", 1)[0] if ":" in v else ""
+        elif isinstance(v, dict) and v.get("type", "volume") == "volume":
+            source = v.get("source") or ""
+        else:
+            continue
+        if source and not str(source).startswith((".", "/", "~", "$")):
+            return True
+    return False
+
+
+def _http_port(spec: dict) -> int | None:
+    """The container side of the first published TCP port: what users open in a browser."""
+    from ..config.compose import _container_port
+
+    for entry in spec.get("ports") or []:
+        port = _container_port(entry)
+        if port and port.isdigit():
+            return int(port)
+    return None
 
 
 def classify(name: str, spec: dict) -> ServicePlan:
-    image = str((spec or {}).get("image") or "")
+    spec = spec if isinstance(spec, dict) else {}
+    image = str(spec.get("image") or "")
     haystack = f"{image} {name}".lower()
     for pattern, role, strategy in _KINDS:
         if pattern.search(haystack):
             return ServicePlan(name, role, strategy, f"image/name matches '{pattern.search(haystack).group(1)}'")
-    if (spec or {}).get("volumes") and not (spec or {}).get("build"):
-        return ServicePlan(name, "db", "recreate", "has volumes and no build: treated as stateful")
-    return ServicePlan(name, "app", "rolling", "application service")
+    if _named_volumes(spec):
+        if not spec.get("build"):
+            return ServicePlan(name, "db", "recreate", "has a named volume and no build: treated as stateful")
+        # Two copies side by side would share the volume's data: one container at a time.
+        return ServicePlan(name, "app", "recreate", "has a named volume: one container at a time",
+                           port=_http_port(spec))
+    port = _http_port(spec)
+    reason = f"application service, routed to container port {port}" if port else "application service"
+    return ServicePlan(name, "app", "rolling", reason, port=port)
 
 
 def plan_services(compose: dict | None) -> list[ServicePlan]:
     services = (compose or {}).get("services") or {}
     return [classify(name, spec) for name, spec in sorted(services.items())]
+
+
+def public_roles(services: list[ServicePlan]) -> set[str]:
+    """Roles whose hosts answer on 80/443: the gateway, or, without one, the roles of routed services."""
+    roles = {s.role for s in services}
+    if "gateway" in roles:
+        return {"gateway"}
+    return {s.role for s in services if s.port}
+
+
+GITIGNORE = (".stagecraft/", ".env.*", "!.env.example")
+
+
+def gitignore_lines(existing: str) -> list[str]:
+    """The lines `init` adds to .gitignore: Stagecraft's state and the environments' env files."""
+    present = {line.strip() for line in existing.splitlines()}
+    return [line for line in GITIGNORE if line not in present]
 
 
 def render(project_name: str, compose_file: str | None, services: list[ServicePlan]) -> str:
@@ -53,5 +101,5 @@ def render(project_name: str, compose_file: str | None, services: list[ServicePl
     role_names = sorted(roles, key=lambda r: (order.get(r, 9), r))
     return env.get_template("stagecraft.yml.j2").render(
         project_name=project_name, compose_file=compose_file, services=services, roles=roles,
-        role_names=role_names,
+        role_names=role_names, public=public_roles(services),
     )

@@ -45,13 +45,16 @@ def _address(host, facts) -> str | None:
     return (facts.address if facts else None) or host.address
 
 
-def _firewall_vars(config, host, peer_addresses: list[str]) -> dict:
+def _firewall_vars(config, host, peer_addresses: list[str], reached: list[tuple[str, str]] = ()) -> dict:
     fw = config.firewall
     public = is_public(config, host)
     rules = [
         {"port": str(r.port), "proto": r.proto, "sources": list(r.sources)}
         for r in fw.allow if r.applies_to(host.roles)
     ]
+    # Services that other hosts reach by name (config.compose.reachable): the environment's hosts only.
+    rules += [{"port": port.replace("-", ":"), "proto": proto, "sources": list(peer_addresses)}
+              for port, proto in reached if peer_addresses]
     routed = [s for s in config.services_for_roles(host.roles) if config.service(s).port]
     if routed and not public and peer_addresses:
         # The gateways reach this host's edge proxy; nobody else does.
@@ -97,16 +100,17 @@ def _read_ca(path: Path) -> str:
 
 
 def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_addresses: list[str] = (),
-              driver_vars: dict | None = None) -> dict:
+              driver_vars: dict | None = None, reached: list[tuple[str, str]] = ()) -> dict:
     """facts: the driver's HostFacts for the host (address, port) or None; driver_vars: variables only
-    hosts of this environment's driver need (the driver's `host_vars`)."""
+    hosts of this environment's driver need (the driver's `host_vars`); reached: (port, proto) of this
+    host's services other hosts reach by name (config.compose.reachable)."""
     base_dir = Path(config.base_dir).resolve()
     known_hosts = known_hosts_path(state_dir, env.name)
     out = _connection_vars(host, facts, _address(host, facts), defaults, base_dir, known_hosts)
     out["stagecraft_host"] = host.name
     out["stagecraft_roles"] = list(host.roles)
     out["stagecraft_services"] = config.services_for_roles(host.roles)
-    out.update(_firewall_vars(config, host, list(peer_addresses)))
+    out.update(_firewall_vars(config, host, list(peer_addresses), reached))
     vols = config.volumes.for_host(host.roles)
     out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
                 "volumes_block": vols["block"]})
@@ -127,14 +131,22 @@ def host_addresses(env, discovered: dict) -> dict[str, str]:
 
 
 def render_inventory(config, env, discovered: dict, *, state_dir: Path, connection_defaults: dict | None = None,
-                     driver_vars: dict[str, dict] | None = None) -> dict:
+                     driver_vars: dict[str, dict] | None = None, compose: dict | None = None) -> dict:
     """The YAML-inventory structure for one environment. discovered: host -> HostFacts (one driver
-    discovery); driver_vars: host -> variables from the driver's `host_vars`."""
+    discovery); driver_vars: host -> variables from the driver's `host_vars`. With the compose file, the
+    firewall also admits the environment's hosts to the ports of services reached across hosts."""
+    from ..config import compose as compose_model
+
+    reached: dict[str, list] = {}
+    if compose:
+        strategies = {n: config.service(n).strategy for n in compose.get("services") or {}}
+        for svc, where in compose_model.reachable(env, config.placement, strategies, compose).items():
+            reached.setdefault(where, []).extend(compose_model.declared_ports(compose["services"][svc]))
     defaults = connection_defaults or {}
     env_group = group_name("env", env.name)
     addresses = sorted(set(host_addresses(env, discovered).values()))
     hosts = {h.name: host_vars(config, env, h, discovered.get(h.name), defaults, state_dir, addresses,
-                               (driver_vars or {}).get(h.name))
+                               (driver_vars or {}).get(h.name), sorted(set(reached.get(h.name, ()))))
              for h in env.hosts}
     children: dict = {env_group: {"hosts": {name: None for name in sorted(hosts)} or None}}
     for role in sorted(config.roles):

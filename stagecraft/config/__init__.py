@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..errors import ConfigError, UserError
 from .issues import ConfigIssue
-from .model import Config, check
+from .model import Config, check, compose_issues
+from .project import compose_path
 from .yamlpos import LoadedYaml, Position, YamlSyntaxError, load_yaml_file
 
 __all__ = ["Config", "ConfigIssue", "LoadedConfig", "ResolvedEnvironment", "load_config"]
@@ -32,10 +33,8 @@ class LoadedConfig:
             raise ConfigError([ConfigIssue(self.doc.position(("environments", env_name, "env_file")),
                                            f"environments.{env_name}.env_file",
                                            f"file not found: {env.env_file}")])
-        from ..plugins import load
-
-        # The secrets provider: the built-in `env` reads the env_file and the process environment.
-        variables = load("secrets", "env")(env_file, environ)
+        # The env_file and the process environment (secrets.provider `command` adds values at deploy time).
+        variables = r.load_variables(env_file, environ)
         data, issues = r.interpolate(self.doc.data, variables, self.doc)
         if issues:
             raise ConfigError(issues, path=str(self.path))
@@ -63,17 +62,22 @@ class ResolvedEnvironment:
         return redact(node, self.secrets)
 
 
-def compose_service_names(path: Path) -> list[str] | None:
-    """Service names of the compose file, or None when there is no such file."""
+def compose_document(path: Path) -> dict | None:
+    """The compose file as data, or None when there is no such file."""
     if not path.is_file():
         return None
-    import yaml
+    from .compose import load
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML in compose file: {exc}") from None
-    return sorted((data.get("services") or {}).keys()) if isinstance(data, dict) else []
+    return load(path)
+
+
+def compose_service_names(path: Path) -> list[str] | None:
+    """Service names of the compose file, or None when there is no such file."""
+    data = compose_document(path)
+    if data is None:
+        return None
+    services = data.get("services")
+    return sorted(services) if isinstance(services, dict) else []
 
 
 def load_config(path: str | Path) -> LoadedConfig:
@@ -88,17 +92,22 @@ def load_config(path: str | Path) -> LoadedConfig:
     except YamlSyntaxError as exc:
         raise ConfigError([ConfigIssue(exc.position, "(syntax)", exc.problem)], path=str(path)) from None
     issues = schema.validate(doc)
+    compose = None
     if isinstance(doc.data, dict):
         project = doc.data.get("project") if isinstance(doc.data.get("project"), dict) else {}
-        compose_file = project.get("compose_file", "docker-compose.yml")
-        compose = compose_service_names(path.parent / compose_file)
-        if compose is None and compose_file == "docker-compose.yml":
-            compose = compose_service_names(path.parent / "compose.yaml")
+        compose_file = project.get("compose_file") if isinstance(project.get("compose_file"), str) else None
+        compose = compose_document(compose_path(path.parent, compose_file))
+        services = compose.get("services") if compose is not None else None
+        names = None if compose is None else sorted(services) if isinstance(services, dict) else []
         try:
-            issues = sorted(set(issues) | set(check(doc, compose)))
+            issues = sorted(set(issues) | set(check(doc, names)))
         except (AttributeError, TypeError, KeyError):
             pass  # the cross-checks need the shapes the schema already reported as wrong
     if issues:
         raise ConfigError(issues, path=str(path))
     config = Config.parse(doc.data, base_dir=str(path.parent), path=str(path))
+    if compose is not None:
+        issues = compose_issues(doc, config, compose)
+        if issues:
+            raise ConfigError(sorted(issues), path=str(path))
     return LoadedConfig(config=config, doc=doc, path=path)

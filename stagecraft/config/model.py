@@ -164,6 +164,13 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
         front = (data.get("frontend") or {}).get("service")
         if front:  # the backend's service may be one encore-ts builds without a compose entry of its own
             known("compose service", front, compose_services, ("frontend", "service"))
+    sec = data.get("secrets") or {}
+    if sec.get("provider") == "command" and not (sec.get("command") or sec.get("commands")):
+        issue(("secrets", "provider"), "provider 'command' needs secrets.command (one command printing NAME=value "
+                                       "lines) or secrets.commands (NAME: command printing the value)")
+    for key in ("command", "commands"):
+        if key in sec and sec.get("provider") != "command":
+            issue(("secrets", key), f"secrets.{key} is read only with secrets.provider: command")
 
     default_env = (data.get("defaults") or {}).get("env")
     if default_env:
@@ -171,3 +178,82 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     for i, env_name in enumerate((data.get("ci") or {}).get("environments") or ()):
         known("environment", env_name, envs, ("ci", "environments", i))
     return issues
+
+
+def compose_issues(doc: LoadedYaml, config: Config, compose: dict) -> list[ConfigIssue]:
+    """Placement against the compose file: every service runs somewhere, and references that need one
+    Docker engine (network_mode/volumes_from/pid/ipc: service:X) are not split over hosts."""
+    from .compose import split_problems
+
+    services = compose.get("services")
+    if not isinstance(services, dict):
+        return []
+    placement = config.placement
+    issues = []
+
+    def where(name):
+        if name in (doc.data.get("services") or {}):
+            return ("services", name)
+        for role_name, role in config.roles.items():
+            if name in role.services:
+                return ("roles", role_name, "services", role.services.index(name))
+        return ("roles",)
+
+    for name, spec in sorted(services.items()):
+        if name not in placement and not (isinstance(spec, dict) and spec.get("profiles")):
+            roles = ", ".join(sorted(config.roles)) or "none defined"
+            issues.append(ConfigIssue(doc.position(("roles",)), "roles",
+                                      f"compose service '{name}' is placed on no role, so no host would run it "
+                                      f"(and services that use it would break); add it to roles.<role>.services "
+                                      f"(roles: {roles}), or give it a compose profile to keep it out of deploys"))
+    for env in config.environments.values():
+        for name, message in split_problems(env, placement, compose):
+            path = where(name)
+            issues.append(ConfigIssue(doc.position(path), format_path(path), message))
+    return sorted(set(issues))
+
+
+def compose_warnings(config: Config, compose: dict) -> list[str]:
+    """What a deploy changes or leaves out of the compose file, service by service (for `config validate`)."""
+    from .compose import _container_port
+
+    services = compose.get("services") if isinstance(compose.get("services"), dict) else {}
+    out = []
+    placement = config.placement
+    for name, spec in sorted(services.items()):
+        spec = spec if isinstance(spec, dict) else {}
+        svc = config.service(name)
+        if name not in placement:
+            out.append(f"services.{name}: has compose profiles and no role: not deployed")
+            continue
+        if svc.strategy == "rolling":
+            ports = spec.get("ports") or []
+            routed = str(svc.port) if svc.port else None
+            dropped = [str(p) if not isinstance(p, dict) else f"{p.get('published', '')}:{p.get('target')}"
+                       for p in ports if _container_port(p) != routed]
+            if dropped:
+                out.append(f"services.{name}: ports {', '.join(dropped)} are not published: a rolling service runs "
+                           "two copies side by side, so it cannot hold fixed host ports (use rollout.strategy "
+                           "recreate to keep them, or reach it through services.{name}.port and the edge)")
+            if ports and routed and any(_container_port(p) == routed for p in ports):
+                out.append(f"services.{name}: its published port {routed} is served by the edge proxy instead "
+                           "(port 80 on public hosts, the environment's gateways otherwise)")
+            if spec.get("container_name"):
+                out.append(f"services.{name}: container_name is dropped (two copies run during a rollout)")
+            if not spec.get("healthcheck"):
+                out.append(f"services.{name}: no healthcheck: a new container counts as healthy as soon as it "
+                           "runs, so a broken version can take traffic (add a compose healthcheck)")
+    routed_any = any(config.service(n).port for n in services)
+    for role in sorted(config.roles.values(), key=lambda r: r.name):
+        if not (role.public and routed_any):
+            continue
+        for name in role.services:
+            for p in (services.get(name) or {}).get("ports") or []:
+                text = str(p.get("published", "")) if isinstance(p, dict) else str(p)
+                host_side = text.rsplit(":", 1)[0] if ":" in text else ""
+                if host_side.split(":")[-1] in ("80", "443") and config.service(name).strategy == "recreate":
+                    out.append(f"services.{name}: publishes port {host_side.split(':')[-1]} on the public role "
+                               f"'{role.name}', where the edge proxy listens on port 80 too: the deploy would "
+                               "fail to bind it; remove services.<s>.port from the routed services (your proxy "
+                               "routes them) or this service's port 80/443")
+    return out

@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_COMPOSE_FILE = "docker-compose.yml"
+# Compose's own search order, used when project.compose_file is not set.
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def compose_path(base_dir, compose_file: str | None) -> Path:
+    """The compose file: project.compose_file when set, else the first of Compose's names that exists."""
+    base = Path(base_dir)
+    if compose_file and compose_file != DEFAULT_COMPOSE_FILE:
+        return base / compose_file
+    for name in COMPOSE_FILE_NAMES:
+        if (base / name).is_file():
+            return base / name
+    return base / DEFAULT_COMPOSE_FILE
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,9 @@ class Project:
     registry: str | None = None
     compose_file: str = "docker-compose.yml"
     images: Images = field(default_factory=Images)
+
+    def compose_path(self, base_dir) -> Path:
+        return compose_path(base_dir, self.compose_file)
 
     @property
     def registry_host(self) -> str:

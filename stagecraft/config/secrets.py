@@ -17,7 +17,14 @@ def looks_secret(name: str) -> bool:
 @dataclass(frozen=True)
 class Secrets:
     keys: tuple[str, ...] = ()
+    provider: str = "env"  # env: env_file + process environment; command: commands print the values
+    command: str | None = None  # one command printing dotenv lines
+    commands: tuple[tuple[str, str], ...] = ()  # (NAME, command printing the value)
+    timeout: int = 30
 
     @classmethod
     def parse(cls, data: dict | None) -> "Secrets":
-        return cls(keys=tuple((data or {}).get("keys") or ()))
+        data = data or {}
+        return cls(keys=tuple(data.get("keys") or ()), provider=data.get("provider", "env"),
+                   command=data.get("command"), commands=tuple(sorted((data.get("commands") or {}).items())),
+                   timeout=data.get("timeout", 30))

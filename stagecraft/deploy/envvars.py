@@ -22,7 +22,10 @@ def env_names(ctx, *, require_values: bool = False) -> tuple[list[str], dict]:
     names = set(declared)
     if env.env_file:
         names |= set(load_variables(Path(ctx.config.base_dir) / env.env_file, environ={}))
-    values = {n: ctx.resolved.variables[n] for n in sorted(names) if ctx.resolved.variables.get(n) is not None}
+    from ..secrets import provider_for
+
+    # secrets.provider: env (env_file + process environment) or command (a vault's CLI, ...).
+    values = provider_for(ctx.config).values(sorted(names), ctx.resolved.variables)
     missing = sorted(declared - set(values))
     if require_values and missing:
         raise UserError(f"secrets not set: {', '.join(missing)} (set them in the environment or the env_file of "

@@ -26,6 +26,7 @@ class Build:
     compose: dict
     compose_dir: Path
     services: list
+    pinned: dict | None = None  # `--services`: service -> image the others keep (from the current release)
 
 
 @dataclass
@@ -79,7 +80,7 @@ def run_phases(session, rel, work: Work) -> Outcome:
     with rel.phase("push"):
         if work.build:
             desired = render.render_all(config, env, session.addresses, work.build.compose, work.version, edge,
-                                      session.env_names)
+                                        session.env_names, pinned=work.build.pinned)
         inventory = session.inventory(desired)
         if work.build and config.project.images.via_registry:
             registry.push(session.ctx, built, say)
@@ -105,4 +106,8 @@ def run_phases(session, rel, work: Work) -> Outcome:
 
 
 def after_finalize(session, rel, result: Outcome) -> None:
-    """Runs once the release is final, still under the lock (nothing today; e.g. pruning, notifications)."""
+    """Runs once the release is final, still under the lock: the hosts that rolled are pruned, keeping
+    the images of the last releases (`stagecraft prune`)."""
+    from .retention import retain
+
+    retain(session, result.rollout)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import process
-from ..commands import host_state
+from ..commands import host_state, project_files
 from ..commands.ssh import ssh_argv
 from ..errors import ExternalError, UserError
 from .images import local_image_id
@@ -92,10 +92,40 @@ def ship(session, desired: dict, hostvars: dict) -> set[str]:
         raise ExternalError("\n".join(errors))
     session.firewall = {h: st.firewall for h, st in sorted(states.items())}
     ship_over_ssh(hostvars, desired, states, session.say, skip=pulled)
-    if session.force:
-        return set()
-    reasons = unchanged_hosts(desired, states, session.envvars)
+    reasons = {} if session.force else unchanged_hosts(desired, states, session.envvars)
     for host, reason in sorted(reasons.items()):
         if reason and session.verbosity:
             session.say(f"{host}: rollout needed ({reason})")
-    return {h for h, reason in reasons.items() if reason is None}
+    unchanged = {h for h, reason in reasons.items() if reason is None}
+    # The hosts that roll get the files their services refer to (a changed file changes the plan's hash).
+    ship_files(session, desired, hostvars, set(states) - unchanged)
+    return unchanged
+
+
+def ship_files(session, desired: dict, hostvars: dict, hosts) -> None:
+    """The files each host's services refer to (commands.project_files), as one tar stream over SSH per
+    host, in parallel: built in memory, so their contents never pass through Ansible's variables, a
+    release or a file on this machine."""
+    import io
+    import tarfile
+
+    from ..commands.host_state import PROJECT_ROOT
+
+    compose_dir = session.config.project.compose_path(session.config.base_dir).parent
+    project_dir = f"{PROJECT_ROOT}/{session.config.project.name}"
+
+    def send(host: str) -> None:
+        files = desired[host].files
+        if not files or not files.paths:
+            return
+        session.say(f"sending {len(files.paths)} file(s) to {host}")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", dereference=True) as tar:
+            for rel in files.paths:
+                tar.add(str(compose_dir / rel), arcname=rel, recursive=False)
+        proc = process.run(ssh_argv(hostvars[host]) + [project_files.unpack_script(project_dir, files.secret)],
+                           input=buffer.getvalue(), what=f"sending files to {host}")
+        if proc.returncode != 0:
+            raise ExternalError(f"sending files to {host} failed: {process.error_text(proc)}")
+
+    _parallel(send, sorted(h for h in hosts if h in desired))

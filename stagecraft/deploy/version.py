@@ -23,8 +23,10 @@ def git_version(workdir: Path) -> tuple[str, str]:
         return "unversioned", ""
     commit = head.stdout.strip()
     version = commit[:12]
-    status = git("status", "--porcelain", "--", ".")
+    # Stagecraft's own state (.stagecraft/) never makes a version dirty, even when not git-ignored.
+    scope = ("--", ".", ":(exclude,glob)**/.stagecraft/**")
+    status = git("status", "--porcelain", *scope)
     if status.stdout.strip():
-        diff = git("diff", "HEAD", "--", ".").stdout + status.stdout
+        diff = git("diff", "HEAD", *scope).stdout + status.stdout
         version += "-dirty-" + hashlib.sha256(diff.encode()).hexdigest()[:8]
     return version, commit

@@ -51,11 +51,15 @@ def _term_as_interrupt(signum, frame):
 @contextmanager
 def recorded_release(env_ctx, *, kind: str = "deploy", phases=PHASES, version: str = "", commit_sha: str = "",
                      lock_wait: float = 0, manifest: dict | None = None, command: str | None = None):
+    from ..state.actor import actor, command_line
+
     env = env_ctx.environment.name
+    command = command or command_line()
     with locks.env_lock(env_ctx.state_dir, env, wait=lock_wait, command=command):
         store = open_store(env_ctx.state_dir)
+        # Who ran it and from where, for `stagecraft audit` (never a secret: argv carries none).
         rid = store.create_release(env, kind=kind, version=version, commit_sha=commit_sha, phases=phases,
-                                   command=command or "", manifest=manifest)
+                                   command=command, manifest={**(manifest or {}), "actor": actor()})
         previous = signal.signal(signal.SIGTERM, _term_as_interrupt)
         try:
             yield ReleaseRun(store, rid, env)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.hosts import ROOT
+from tests.hosts import example_files
 from tests.load import Load
 
 pytestmark = pytest.mark.hosts
-EXAMPLE = ROOT / "examples" / "shop"
 CANARY = "shop-secret-canary-93e1b7"
 
 EXTRA = """
@@ -34,10 +33,7 @@ services:
 
 @pytest.fixture(scope="module")
 def shop(local_hosts):
-    files = {"docker-compose.yml": (EXAMPLE / "docker-compose.yml").read_text(),
-             "web/Dockerfile": (EXAMPLE / "web" / "Dockerfile").read_text(),
-             "web/start.sh": (EXAMPLE / "web" / "start.sh").read_text(),
-             ".env.local": "APP_HEALTHY=true\n"}
+    files = {**example_files("web"), ".env.local": "APP_HEALTHY=true\n"}
     env = local_hosts.create("deploy", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]},
                              extra_config=EXTRA, files=files, up=False)
     text = env.config_path.read_text()

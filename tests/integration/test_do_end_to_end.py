@@ -18,12 +18,11 @@ import yaml
 from stagecraft.commands import local_hosts as cmd
 from stagecraft.drivers import docker_cli
 from stagecraft.testing.do_emulator import Emulator, cloud_config_host_keys
-from tests.hosts import ROOT
+from tests.hosts import example_files
 
 pytestmark = pytest.mark.hosts
 STAGECRAFT = str(Path(sys.executable).parent / "stagecraft")
 TOKEN = "dop_v1_e2e-canary-51c0ffee"
-EXAMPLE = ROOT / "examples" / "shop"
 
 
 class Backing:
@@ -68,9 +67,9 @@ def test_droplets_bootstrap_and_deploy(local_hosts, tmp_path):
                    ssh_keys=[("deploy", "aa:bb", key.with_suffix(".pub").read_text().strip())])
     try:
         work = tmp_path / "app"
-        for rel in ("docker-compose.yml", "web/Dockerfile", "web/start.sh"):
+        for rel, text in example_files("web").items():
             (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            (work / rel).write_text((EXAMPLE / rel).read_text())
+            (work / rel).write_text(text)
         (work / ".env.do").write_text("APP_HEALTHY=true\n")
         config = {
             "version": 1, "project": {"name": project},

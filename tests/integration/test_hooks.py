@@ -8,10 +8,9 @@ import json
 import pytest
 import yaml
 
-from tests.hosts import ROOT
+from tests.hosts import example_files
 
 pytestmark = pytest.mark.hosts
-EXAMPLE = ROOT / "examples" / "shop"
 HOOK = """#!/bin/sh
 echo "{name} $STAGECRAFT_PROJECT $STAGECRAFT_ENV $STAGECRAFT_VERSION $STAGECRAFT_RELEASE" >> hooks.log
 exit {code}
@@ -20,7 +19,7 @@ exit {code}
 
 @pytest.fixture(scope="module")
 def app(local_hosts):
-    files = {rel: (EXAMPLE / rel).read_text() for rel in ("docker-compose.yml", "web/Dockerfile", "web/start.sh")}
+    files = example_files("web")
     env = local_hosts.create("hooks", {"app-1": ["app"]}, files=files, up=False)
     data = yaml.safe_load(env.config_path.read_text())
     data["roles"]["app"]["services"] = ["web"]

@@ -20,10 +20,9 @@ import pytest
 import yaml
 
 from stagecraft.commands import local_hosts as names
-from tests.hosts import ROOT
+from tests.hosts import example_files
 
 pytestmark = pytest.mark.hosts
-EXAMPLE = ROOT / "examples" / "shop"
 USER, PASSWORD = "deployer", "reg-canary-0b7d41e9"
 PULL_TASK = "Pull the release's images that are not on the host yet"
 
@@ -91,7 +90,7 @@ class Registry:
 
 @pytest.fixture(scope="module")
 def shop(local_hosts, tmp_path_factory):
-    files = {rel: (EXAMPLE / rel).read_text() for rel in ("docker-compose.yml", "web/Dockerfile", "web/start.sh")}
+    files = example_files("web")
     env = local_hosts.create("registry", {"web-1": ["gateway"]}, files=files, up=False)
     env.cli("infra", "up", "-e", "local", "--no-roles")  # the network first: its gateway is the registry's address
     network = json.loads(subprocess.run(["docker", "network", "inspect", names.network_name(env.project, "local")],

@@ -134,3 +134,19 @@ def test_generic_backend_build_settings_apply_to_the_backend_service(tmp_path):
     argv = build_argv("r/web:v1", tmp_path / "multi", "./web", backend.build_override(config, "web"))
     assert argv == ["docker", "build", "-t", "r/web:v1", "-f", str((tmp_path / "multi" / "web" / "Dockerfile.prod")),
                     "--target", "runtime", "--build-arg", "NODE_ENV=production", str(tmp_path / "multi" / "web")]
+
+
+def test_pinned_services_keep_the_image_their_hosts_run(tmp_path):
+    from stagecraft.commands.compose_render import deployed_refs
+
+    config, env = setup(tmp_path)
+    compose, _ = compose_of(config)
+    first = render_all(config, env, hostvars(env), compose, "v1", "stagecraft/edge:x", [])
+    manifest = {"hosts": {h: p.manifest_entry() for h, p in first.items()}}
+    refs = deployed_refs(manifest)
+    assert refs["api"] == "registry.example.com/acme/api:v1" and refs["db"] == "postgres:15"
+    # deploy --services api: web is not rebuilt and keeps v1; api gets v2.
+    plans = render_all(config, env, hostvars(env), compose, "v2", "stagecraft/edge:x", [],
+                       pinned={"web": refs["web"]})
+    web = yaml.safe_load(plans["web-1"].definition)["services"]
+    assert web["api"]["image"].endswith("api:v2") and web["web"]["image"].endswith("web:v1")

@@ -60,6 +60,7 @@ def test_init_interactive_prompts_for_name(tmp_path, run_cli, monkeypatch):
     import click
 
     monkeypatch.setattr(click, "prompt", lambda text, default=None: "my-shop")
+    monkeypatch.setattr("stagecraft.cli.cmd_init._interactive", lambda: True)
     code, _, err = run_cli(["init"], cwd=tmp_path)
     assert code == 0, err
     assert load_config(tmp_path / "stagecraft.yml").config.project.name == "my-shop"
@@ -69,3 +70,61 @@ def test_init_slugs_project_name(tmp_path, run_cli):
     code, _, err = run_cli(["init", "--non-interactive", "--project-name", "9 Shop!"], cwd=tmp_path)
     assert code == 0, err
     assert load_config(tmp_path / "stagecraft.yml").config.project.name == "app-9-shop"
+
+
+def test_init_without_a_terminal_uses_defaults_and_never_prompts(tmp_path, run_cli, monkeypatch):
+    import click
+
+    def no_prompt(*a, **k):
+        raise AssertionError("prompted without a terminal")
+
+    monkeypatch.setattr(click, "prompt", no_prompt)
+    code, _, err = run_cli(["init"], cwd=tmp_path)
+    assert code == 0, err
+    from stagecraft.cli.cmd_init import _slug
+
+    assert load_config(tmp_path / "stagecraft.yml").config.project.name == _slug(tmp_path.name)
+
+
+def test_init_routes_published_ports_and_keeps_volume_services_single(tmp_path, run_cli):
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n"
+        "  web: {build: ., ports: ['80:8080']}\n"
+        "  uploads: {build: ./up, ports: ['127.0.0.1:9000:9000'], volumes: ['files:/srv']}\n"
+        "volumes: {files: {}}\n")
+    code, out, err = run_cli(["init", "--non-interactive", "-o", "json"], cwd=tmp_path)
+    assert code == 0, err
+    plans = {s["name"]: s for s in json.loads(out)["services"]}
+    assert plans["web"] == {"name": "web", "role": "app", "strategy": "rolling", "port": 8080}
+    assert plans["uploads"]["strategy"] == "recreate" and plans["uploads"]["port"] == 9000
+    config = load_config(tmp_path / "stagecraft.yml").config
+    assert config.service("web").port == 8080
+    assert config.roles["app"].public is True  # no gateway: the app hosts answer on port 80
+
+
+def test_init_ignores_its_state_and_env_files_once(tmp_path, run_cli):
+    (tmp_path / ".gitignore").write_text("node_modules/")
+    assert run_cli(["init", "--non-interactive"], cwd=tmp_path)[0] == 0
+    lines = (tmp_path / ".gitignore").read_text().splitlines()
+    assert lines[0] == "node_modules/" and ".stagecraft/" in lines and ".env.*" in lines
+    assert run_cli(["init", "--non-interactive", "--force"], cwd=tmp_path)[0] == 0
+    assert (tmp_path / ".gitignore").read_text().splitlines() == lines
+
+
+def test_stagecraft_state_never_makes_the_version_dirty(tmp_path):
+    import subprocess
+
+    from stagecraft.deploy.version import git_version
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "app.py").write_text("x = 1\n")
+    git("add", "."), git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    (tmp_path / ".stagecraft" / "ssh").mkdir(parents=True)
+    (tmp_path / ".stagecraft" / "state.db").write_text("x")
+    version, commit = git_version(tmp_path)
+    assert version == commit[:12]
+    (tmp_path / "app.py").write_text("x = 2\n")
+    assert "-dirty-" in git_version(tmp_path)[0]

@@ -17,15 +17,16 @@ ALLOWED = {
     "config": BASE | {"config"},
     "commands": (BASE - {"process"}) | {"config", "commands"},
     "state": BASE | {"config", "state"},
+    "secrets": BASE | {"config", "secrets"},
     "providers": BASE | {"config", "providers"},
     "backends": BASE | {"config", "commands", "backends"},
     "drivers": BASE | {"config", "commands", "providers", "drivers"},
     "runner": BASE | {"config", "commands", "state", "runner"},
-    "deploy": BASE | {"config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy"},
+    "deploy": BASE | {"secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy"},
     # Features on top of the deploy layer: the CI provider and local development.
-    "ci": BASE | {"config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "ci"},
-    "dev": BASE | {"config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "dev"},
-    "testing": BASE | {"config", "commands", "state", "providers", "drivers", "runner", "deploy", "testing"},
+    "ci": BASE | {"secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "ci"},
+    "dev": BASE | {"secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "dev"},
+    "testing": BASE | {"secrets", "config", "commands", "state", "providers", "drivers", "runner", "deploy", "testing"},
 }
 
 

@@ -1,0 +1,16 @@
+"""Where secret values come from: providers behind one interface, chosen by `secrets.provider`.
+
+    values = provider_for(config).values(names, variables)   # name -> value, only for `names`
+
+Providers are plugins (`stagecraft.plugins`, entry point group `stagecraft.secrets`; the built-ins are
+registered the same way), so a package can add one. A provider never prints or logs a value; errors
+name the secret, never its value.
+"""
+
+from __future__ import annotations
+
+
+def provider_for(config):
+    from ..plugins import load
+
+    return load("secrets", config.secrets.provider, key="secrets.provider")(config)

@@ -1,0 +1,169 @@
+"""Day-2 commands on real hosts: status against the release, logs merged and followed across a rolling
+deploy, exec (plain, through a pty, one-off), ssh, audit."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from tests.hosts import ROOT, STAGECRAFT
+
+pytestmark = pytest.mark.hosts
+EXAMPLE = ROOT / "examples" / "shop"
+EXTRA = """
+services:
+  web:
+    port: 8080
+    rollout: {strategy: rolling, healthcheck_timeout: 30, drain_seconds: 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def shop(local_hosts):
+    compose = yaml.safe_load((EXAMPLE / "docker-compose.yml").read_text())
+    compose["services"] = {"web": compose["services"]["web"]}
+    compose.pop("volumes", None)
+    files = {"docker-compose.yml": yaml.safe_dump(compose), ".env.local": "APP_HEALTHY=true\n",
+             "web/Dockerfile": (EXAMPLE / "web" / "Dockerfile").read_text(),
+             "web/start.sh": (EXAMPLE / "web" / "start.sh").read_text()}
+    env = local_hosts.create("ops", {"app-1": ["app"], "gw-1": ["gateway"]}, extra_config=EXTRA, files=files,
+                             up=False)
+    text = env.config_path.read_text()
+    text = text.replace("    driver: local\n", "    driver: local\n    env_file: .env.local\n")
+    text = text.replace("  app:\n    public: false\n", "  app:\n    public: false\n    services: [web]\n")
+    env.config_path.write_text(text)
+    env.up()
+    env.cli("deploy", "-e", "local", "--version", "v1")
+    return env
+
+
+def test_status_matches_the_release_then_names_a_missing_service(shop):
+    proc = shop.cli("status", "-e", "local", "-o", "json")
+    data = json.loads(proc.stdout)
+    assert data["ok"] and data["version"] == "v1"
+    app = next(h for h in data["hosts"] if h["host"] == "app-1")
+    assert app["services"]["web"]["state"] == "ok" and app["services"]["web"]["containers"] == 2
+    assert any(servers for servers in app["routes"].values())  # the edge's live upstreams
+    # Remove the web containers by hand: status says so and exits 1.
+    shop.ssh("app-1", f"docker rm -f $(docker ps -q --filter label=com.docker.compose.service=web "
+                      f"--filter label=com.docker.compose.project={shop.project})")
+    proc = shop.cli("status", "-e", "local", check=False)
+    assert proc.returncode == 1
+    assert "missing" in proc.stdout and "web" in proc.stdout
+    shop.cli("deploy", "-e", "local", "--version", "v1")  # repaired (drift is redeployed)
+    assert shop.cli("status", "-e", "local", check=False).returncode == 0
+
+
+def say(shop, name: str, text: str) -> None:
+    """A line on a container's own stdout (what `docker logs` shows)."""
+    shop.ssh("app-1", f"docker exec {name} /bin/busybox sh -c 'echo {text} > /proc/1/fd/1'")
+
+
+def web_containers(shop) -> set[str]:
+    return set(shop.ssh("app-1", f"docker ps --format '{{{{.Names}}}}' --filter "
+                                 f"label=com.docker.compose.project={shop.project} "
+                                 "--filter label=com.docker.compose.service=web").stdout.split())
+
+
+def test_logs_are_merged_with_host_and_container(shop):
+    names = sorted(web_containers(shop))
+    for name in names:
+        say(shop, name, f"marker-{name}")
+    proc = shop.cli("logs", "-e", "local", "web", "--tail", "5", "-o", "json")
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {(x["host"], x["container"], x["line"]) for x in lines} >= {("app-1", n, f"marker-{n}") for n in names}
+    proc = shop.cli("logs", "-e", "local", "web", "--grep", f"marker-{names[0]}$")
+    assert proc.stdout.count("marker-") == 1 and f"app-1 {names[0]} | marker-{names[0]}" in proc.stdout
+    proc = shop.cli("logs", "-e", "local", "nope", check=False)
+    assert proc.returncode == 1 and "unknown service 'nope'" in proc.stderr
+
+
+def test_logs_follow_picks_up_the_containers_of_a_rolling_deploy(shop):
+    follower = subprocess.Popen([STAGECRAFT, "logs", "-e", "local", "web", "-f", "-o", "json"], cwd=shop.project_dir,
+                                env=shop.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        shop.cli("deploy", "-e", "local", "--version", "v2")
+        new = web_containers(shop)
+        for name in new:
+            say(shop, name, f"after-deploy-{name}")
+        time.sleep(4)
+    finally:
+        follower.terminate()
+        out, _ = follower.communicate(timeout=30)
+    seen = {(x["container"], x["line"]) for x in map(json.loads, filter(str.strip, out.splitlines()))}
+    assert {(n, f"after-deploy-{n}") for n in new} <= seen, f"new containers {new}; saw {seen}"
+
+
+def test_exec_runs_in_the_container_and_through_a_pty(shop):
+    proc = shop.cli("exec", "-e", "local", "web", "--", "/bin/busybox", "cat", "/www/health")
+    assert proc.stdout.strip() == "ok"
+    proc = shop.cli("exec", "-e", "local", "web", "--", "/bin/busybox", "sh", "-c", "exit 7", check=False)
+    assert proc.returncode == 7
+    proc = shop.cli("exec", "-e", "local", "--new", "web", "--", "/bin/busybox", "echo", "one-off", check=False)
+    assert proc.stdout.strip() == "one-off", proc.stderr
+    # Interactive: a real terminal on our side, a shell in the container reading what we type.
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(shop.project_dir)
+        os.execve(STAGECRAFT, [STAGECRAFT, "exec", "-e", "local", "-it", "web", "--", "/bin/busybox", "sh"],
+                  shop.environ())
+    os.write(fd, b"echo pty-$((6*7)); exit\n")
+    seen, deadline = b"", time.monotonic() + 60
+    while time.monotonic() < deadline and b"pty-42" not in seen:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    os.waitpid(pid, 0)
+    assert b"pty-42" in seen
+
+
+def test_ssh_runs_a_command_on_the_host(shop):
+    proc = shop.cli("ssh", "-e", "local", "app-1", "--", "hostname")
+    assert proc.stdout.strip() == "app-1"
+
+
+def test_audit_says_who_deployed_what(shop):
+    rows = json.loads(shop.cli("audit", "-e", "local", "-o", "json").stdout)
+    deploys = [r for r in rows if r["kind"] == "deploy"]
+    assert deploys and deploys[0]["status"] == "completed"
+    assert deploys[0]["user"] and deploys[0]["machine"] and "deploy -e local" in deploys[0]["command"]
+
+
+def test_prune_removes_old_images_and_keeps_rollback_working(shop):
+    shop.cli("deploy", "-e", "local", "--version", "v3")
+    images = shop.ssh("app-1", "docker images --format '{{.Repository}}:{{.Tag}}'").stdout.split()
+    assert {f"{shop.project}/web:{v}" for v in ("v1", "v2", "v3")} <= set(images)
+    data = json.loads(shop.cli("prune", "-e", "local", "--keep", "2", "-o", "json").stdout)
+    assert f"{shop.project}/web:v1" in data["hosts"]["app-1"]["removed"]
+    left = set(shop.ssh("app-1", "docker images --format '{{.Repository}}:{{.Tag}}'").stdout.split())
+    assert f"{shop.project}/web:v1" not in left
+    assert {f"{shop.project}/web:v2", f"{shop.project}/web:v3"} <= left
+    assert "stagecraft/edge" in " ".join(left)  # never a non-project image
+    out = json.loads(shop.cli("rollback", "-e", "local", "--to-previous", "-o", "json").stdout)
+    assert out["version"] == "v2"
+    assert f"{shop.project}/web:v2" in shop.ssh("app-1", "docker ps --format '{{.Image}}'").stdout
+
+
+def test_secrets_diff_names_what_changed_never_values(shop):
+    proc = shop.cli("secrets", "diff", "-e", "local", "-o", "json", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["app-1"] == {"added": [], "changed": [], "removed": []}
+    env_file = shop.project_dir / ".env.local"
+    env_file.write_text("APP_HEALTHY=true\nNEW_SETTING=canary-value-77\n")
+    try:
+        proc = shop.cli("secrets", "diff", "-e", "local", check=False)
+        assert proc.returncode == 1
+        assert "added NEW_SETTING" in proc.stdout and "canary-value-77" not in proc.stdout + proc.stderr
+    finally:
+        env_file.write_text("APP_HEALTHY=true\n")
