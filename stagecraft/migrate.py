@@ -72,7 +72,7 @@ class Psql:
         self.target = target
         self.host = runner_host(ctx, target.run_in) if target.run_in else None
         if self.host:
-            from .commands.build import ssh_argv
+            from .commands.ssh import argv as ssh_argv
 
             hv = (hostvars or {}).get(self.host) or {}
             if "ansible_host" not in hv:
@@ -157,7 +157,12 @@ def runners(ctx, database: str | None = None) -> list[Psql]:
     """A Psql per database with migrations, running in the image deployed now (for migrate and plan)."""
     from .commands.inventory import to_list_json
 
+    from . import hostkeys
+
     hostvars = to_list_json(ctx.inventory())["_meta"]["hostvars"]
+    hosts = sorted({runner_host(ctx, t.run_in) for t in targets(ctx, database) if t.run_in})
+    if hosts:
+        hostkeys.verify(ctx.environment, hostvars, hosts)
     out = []
     for target in targets(ctx, database):
         image = deployed_image(ctx, runner_host(ctx, target.run_in), target.run_in) if target.run_in else None

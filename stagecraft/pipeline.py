@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .commands import build as b
+from .commands import ssh
 from .commands.compose_render import (built_services, encore_service, image_refs, load_compose, render_host,
                                       routed_services)
 from .commands.compose_render import host_edge_port
@@ -109,7 +110,7 @@ def probe_hosts(hostvars: dict, plans: dict, project: str, hosts: list[str] | No
         if "ansible_host" not in hv:
             raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
         refs = _host_refs(plans[host])
-        proc = subprocess.run(b.ssh_argv(hv) + ["sh -s"], input=host_state.probe_script(project, refs),
+        proc = subprocess.run(ssh.argv(hv) + ["sh -s"], input=host_state.probe_script(project, refs),
                               capture_output=True, text=True)
         if proc.returncode == 255:
             raise ExternalError(f"ssh to {host} failed: {proc.stderr.strip()}")
@@ -150,7 +151,7 @@ def ship_over_ssh(hostvars: dict, plans: dict, states: dict, say, skip=None) -> 
                 return []
             say(f"shipping {', '.join(group)} to {host}")
             with archives[group].open("rb") as archive:
-                load = subprocess.run(b.ssh_argv(hostvars[host]) + ["docker load -q"], stdin=archive,
+                load = subprocess.run(ssh.argv(hostvars[host]) + ["docker load -q"], stdin=archive,
                                       capture_output=True, text=True)
             if load.returncode != 0:
                 raise ExternalError(f"shipping {', '.join(group)} to {host} failed: {load.stderr.strip()}")

@@ -97,10 +97,11 @@ def _inventory_with(ctx, plans: dict, compose_project: str) -> tuple[dict, dict]
 def _ship(ctx, plans: dict, hostvars: dict, hosts: list[str] | None, envvars: dict, force: bool) -> set[str]:
     """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their plan,
     which the rollout leaves alone (fast no-op deploys) unless force."""
-    from .. import pipeline
+    from .. import hostkeys, pipeline
 
     project = ctx.config.project
     pulled = project.in_registry if project.images.transport == "registry" else None
+    hostkeys.verify(ctx.environment, hostvars, hosts or sorted(plans))  # before the first SSH connection
     states = pipeline.probe_hosts(hostvars, plans, project.name, hosts)
     pipeline.ship_over_ssh(hostvars, plans, states, output.info, skip=pulled)
     if force:

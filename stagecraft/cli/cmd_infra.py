@@ -140,9 +140,12 @@ def _raise_provision_failures(result, total: int) -> None:
 
 
 def _configure(ctx, s, hosts, skip_bootstrap, *, release, check):
+    from .. import hostkeys
     from ..commands.infra_vars import playbook_envvars
+    from ..commands.inventory import to_list_json
     from ..runner import run_playbook
 
+    hostkeys.verify(ctx.environment, to_list_json(ctx.inventory())["_meta"]["hostvars"], hosts)
     return run_playbook(ctx, "infra.yml", extravars={"stagecraft_skip_bootstrap": skip_bootstrap},
                         limit=",".join(hosts) if hosts else None, check=check, diff=check, release=release,
                         phase="configure", envvars=playbook_envvars(ctx.resolved), verbosity=s.verbose,

@@ -89,14 +89,3 @@ def encore_build_argv(ref: str, base_dir: Path, settings: dict) -> tuple[list[st
         if build.get(key):
             argv.append(f"--{key}={','.join(build[key])}")
     return argv + [ref], workdir
-
-
-def ssh_argv(hostvars: dict) -> list[str]:
-    """ssh to a host with the connection variables of the rendered inventory."""
-    import shlex
-
-    argv = ["ssh", "-o", "BatchMode=yes", "-p", str(hostvars.get("ansible_port", 22))]
-    if hostvars.get("ansible_ssh_private_key_file"):
-        argv += ["-i", hostvars["ansible_ssh_private_key_file"]]
-    argv += shlex.split(hostvars.get("ansible_ssh_common_args", ""))
-    return argv + [f"{hostvars.get('ansible_user', 'root')}@{hostvars['ansible_host']}"]

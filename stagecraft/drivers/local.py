@@ -31,7 +31,9 @@ def key_file(ctx: DriverContext) -> Path:
 
 
 def known_hosts_file(ctx: DriverContext) -> Path:
-    return ctx.state_dir / "known_hosts" / ctx.environment.name
+    from ..commands.ssh import known_hosts_path
+
+    return known_hosts_path(ctx.state_dir, ctx.environment.name)
 
 
 def connection_defaults(ctx: DriverContext) -> dict:
@@ -162,9 +164,10 @@ def _ensure_network(ctx: DriverContext, say) -> None:
 
 
 def _wait_for_ssh(ctx: DriverContext, address: str, deadline: float) -> None:
+    from ..commands.ssh import options
+
     argv = ["ssh", "-i", str(key_file(ctx)), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
-            "-o", f"UserKnownHostsFile={known_hosts_file(ctx)}", "-o", "StrictHostKeyChecking=yes",
-            "-o", "IdentitiesOnly=yes", f"root@{address}", "true"]
+            *options(known_hosts_file(ctx)), f"root@{address}", "true"]
     last = ""
     while time.monotonic() < deadline:
         proc = subprocess.run(argv, capture_output=True, text=True)
