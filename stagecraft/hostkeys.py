@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .commands import ssh
-from .errors import ExternalError, UserError
+from .errors import ExternalError, StagecraftError, UserError
 from .paths import ensure_private_dir
 
 SCAN_TIMEOUT = 5
@@ -70,6 +70,13 @@ def _known(path: Path, name: str) -> list[tuple[str, str]]:
     return sorted({(kind, blob) for _, kind, blob in ssh.parse_keys(proc.stdout)})
 
 
+def check_one(host: str, address: str, port: int, known_hosts: Path) -> HostKeyCheck:
+    c = HostKeyCheck(host, address, port, known_hosts)
+    c.expected = _known(c.known_hosts, c.name)
+    c.offered = _scan(c.address, c.port)
+    return c
+
+
 def check(hostvars: dict, hosts: list[str] | None = None) -> list[HostKeyCheck]:
     """A HostKeyCheck per host (with an address) of `hosts` (default all), scanned in parallel."""
     from concurrent.futures import ThreadPoolExecutor
@@ -78,10 +85,7 @@ def check(hostvars: dict, hosts: list[str] | None = None) -> list[HostKeyCheck]:
 
     def one(host: str) -> HostKeyCheck:
         hv = hostvars[host]
-        c = HostKeyCheck(host, hv["ansible_host"], int(hv.get("ansible_port") or 22), known_hosts_of(hv))
-        c.expected = _known(c.known_hosts, c.name)
-        c.offered = _scan(c.address, c.port)
-        return c
+        return check_one(host, hv["ansible_host"], int(hv.get("ansible_port") or 22), known_hosts_of(hv))
 
     with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
         return list(pool.map(one, targets))
@@ -98,18 +102,25 @@ def verify(env, hostvars: dict, hosts: list[str] | None = None) -> None:
     """Raise unless every host offers a key its known_hosts already trusts. Unreachable hosts pass here:
     ssh fails on them anyway."""
     for c in check(hostvars, hosts):
-        if c.status == "new":
-            raise UserError(f"host {c.host} ({c.name}): its SSH host key is not trusted yet (no entry in "
-                            f"{c.known_hosts}); nothing was sent to it",
-                            hint=f"offered: {', '.join(c.to_dict()['offered'])}; "
-                                 + retrust_hint(env, c.host).replace("compare", "check", 1))
-        if c.status == "changed":
-            d = c.to_dict()
-            raise ExternalError(
-                f"host {c.host} ({c.name}) offered a different SSH host key than the one trusted in "
-                f"{c.known_hosts}; nothing was sent to it.\n  expected: {', '.join(d['expected'])}\n"
-                f"  offered:  {', '.join(d['offered'])}\nThis is what an impostor on the host's address looks "
-                f"like. If the server was rebuilt, {retrust_hint(env, c.host)}.")
+        error = problem(env, c)
+        if error:
+            raise error
+
+
+def problem(env, c: HostKeyCheck) -> StagecraftError | None:
+    """The error that stops a run for this host's key (exit 1 not trusted yet, exit 2 changed), or None."""
+    d = c.to_dict()
+    if c.status == "new":
+        return UserError(f"host {c.host} ({c.name}): its SSH host key is not trusted yet (no entry in "
+                         f"{c.known_hosts}); nothing was sent to it",
+                         hint=f"offered: {', '.join(d['offered'])}; " + retrust_hint(env, c.host))
+    if c.status == "changed":
+        return ExternalError(
+            f"host {c.host} ({c.name}) offered a different SSH host key than the one trusted in "
+            f"{c.known_hosts}; nothing was sent to it.\n  expected: {', '.join(d['expected'])}\n"
+            f"  offered:  {', '.join(d['offered'])}\nThis is what an impostor on the host's address looks "
+            f"like. If the server was rebuilt, {retrust_hint(env, c.host)}.")
+    return None
 
 
 def record(path: Path, checks: list[HostKeyCheck]) -> None:

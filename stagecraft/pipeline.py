@@ -41,8 +41,11 @@ def ensure_edge_image(say) -> str:
     return tag
 
 
-def build_images(config, compose: dict, compose_dir: Path, version: str, services: list[str] | None, say) -> dict:
-    """Build the app's images; returns service -> {ref, id}."""
+def build_images(config, compose: dict, compose_dir: Path, version: str, services: list[str] | None, say,
+                 secrets: dict | None = None) -> dict:
+    """Build the app's images; returns service -> {ref, id}. `secrets` (name -> value) feed the BuildKit
+    secrets of services.<s>.build.secrets and catch secrets written as build args."""
+    secrets = secrets or {}
     from .drivers.docker_cli import require_engine
 
     require_engine()
@@ -50,6 +53,7 @@ def build_images(config, compose: dict, compose_dir: Path, version: str, service
     wanted = [s for s in built_services(config, compose) if not services or s in services]
     out = {}
     for name in wanted:
+        env = None
         if name == encore_service(config):
             argv, cwd = b.encore_build_argv(refs[name], Path(config.base_dir), config.backend.settings)
             if not shutil.which("encore"):
@@ -57,11 +61,13 @@ def build_images(config, compose: dict, compose_dir: Path, version: str, service
                                     f"(needed for: {' '.join(argv)}); install it from Encore's docs")
             tool = "encore build docker"
         else:
-            argv = b.build_argv(refs[name], compose_dir, compose["services"][name]["build"],
-                                config.service(name).build or generic_backend_build(config, name))
+            override = config.service(name).build or generic_backend_build(config, name)
+            b.check_build_args(name, compose["services"][name]["build"], override, secrets)
+            argv = b.build_argv(refs[name], compose_dir, compose["services"][name]["build"], override)
             cwd, tool = None, "docker build"
+            env = _build_env(name, override, secrets)
         say(f"building {refs[name]}")
-        proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd)
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env)
         if proc.returncode != 0:
             raise ExternalError(f"{tool} of {name} failed:\n{(proc.stderr or proc.stdout).strip()[-1500:]}")
         image_id = local_image_id(refs[name])
@@ -69,6 +75,19 @@ def build_images(config, compose: dict, compose_dir: Path, version: str, service
             raise ExternalError(f"{tool} of {name} exited 0 but image {refs[name]} does not exist")
         out[name] = {"ref": refs[name], "id": image_id}
     return out
+
+
+def _build_env(service: str, override, secrets: dict) -> dict | None:
+    import os
+
+    names = list(getattr(override, "secrets", None) or ())
+    if not names:
+        return None
+    missing = [n for n in names if n not in secrets]
+    if missing:
+        raise UserError(f"services.{service}.build.secrets: {', '.join(missing)} not set (set them in the "
+                        "environment or the env_file)")
+    return {**os.environ, "DOCKER_BUILDKIT": "1", **{n: secrets[n] for n in names}}
 
 
 def generic_backend_build(config, service: str):

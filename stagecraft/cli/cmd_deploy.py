@@ -45,6 +45,16 @@ def _env_names(ctx, *, require_values: bool = False) -> tuple[list[str], dict]:
     return sorted(names), values
 
 
+def _secret_variables(ctx) -> dict:
+    """name -> value of every variable treated as secret (secrets.keys, services' and build secrets,
+    *_env references, secret-looking names)."""
+    from ..config.resolve import secret_names
+    from ..config.secrets import looks_secret
+
+    names = secret_names(ctx.resolved.data)
+    return {n: v for n, v in ctx.resolved.variables.items() if n in names or looks_secret(n)}
+
+
 def _config_digest(ctx) -> str:
     """sha256 of stagecraft.yml as written (before interpolation, so no secret value is hashed in)."""
     import hashlib
@@ -113,6 +123,13 @@ def _ship(ctx, plans: dict, hostvars: dict, hosts: list[str] | None, envvars: di
     return {h for h, reason in reasons.items() if reason is None}
 
 
+def _env_files(plans: dict, hosts: list[str], values: dict) -> dict:
+    """Each host's .env text, handed to the compose role with the secrets (never written here)."""
+    from ..commands import dotenv
+
+    return {dotenv.served_name(h): dotenv.render(plans[h].secret_names, values) for h in hosts}
+
+
 def _service_names(plan) -> list[str]:
     from ..commands.compose_render import EDGE_SERVICE
 
@@ -137,7 +154,8 @@ def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict, s
     if not targets:
         return outcome
     for order, hosts in pipeline.rollout_batches(ctx.config, ctx.environment, targets):
-        result = run_playbook(ctx, "deploy.yml", inventory=inv, release=rel, phase=phase, envvars=envvars,
+        result = run_playbook(ctx, "deploy.yml", inventory=inv, release=rel, phase=phase,
+                              envvars={**envvars, **_env_files(plans, hosts, envvars)},
                               extravars={"stagecraft_deploy_hosts": ",".join(hosts), "compose_stage": stage,
                                          "stagecraft_batch_size": pipeline.batch_size(ctx.environment, len(hosts))},
                               verbosity=s.verbose, display_mode="quiet" if s.quiet else "auto",
@@ -237,7 +255,8 @@ def build(version_: str | None, services: str | None, push: bool):
                     lambda d: "Would build:\n" + "\n".join(f"  {s}: {r}" for s, r in d["images"].items()))
         return
     _run_hook(ctx, "pre-build", {"STAGECRAFT_VERSION": version})
-    images = pipeline.build_images(ctx.config, compose, compose_dir, version, wanted, output.info)
+    images = pipeline.build_images(ctx.config, compose, compose_dir, version, wanted, output.info,
+                                   _secret_variables(ctx))
     if push:
         _push(ctx, images)
     output.data({"version": version, "images": images, "built": True, "pushed": push},
@@ -335,7 +354,8 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
             _run_hook(ctx, "pre-build", {"STAGECRAFT_VERSION": version, "STAGECRAFT_RELEASE": rel.id})
             # The edge image first: it also provides the local Debian base that app builds may start FROM.
             edge = pipeline.ensure_edge_image(output.info)
-            images = pipeline.build_images(ctx.config, compose, compose_dir, version, wanted, output.info)
+            images = pipeline.build_images(ctx.config, compose, compose_dir, version, wanted, output.info,
+                                           _secret_variables(ctx))
             rel.update_manifest({"version": version, "images": images, "edge_image": edge,
                                  "config_digest": _config_digest(ctx)})
         with rel.phase("push"):
@@ -586,8 +606,8 @@ def render(host: str | None, version_: str | None):
     version, _ = _version(ctx, version_)
     only = validate_limit(ctx.environment, host)
     plans = _desired(ctx, version)
-    data = {h: {"compose": p.definition, "sha256": p.hash, "edge_config": p.edge_config}
-            for h, p in sorted(plans.items()) if not only or h in only}
+    data = ctx.resolved.redact({h: {"compose": p.definition, "sha256": p.hash, "edge_config": p.edge_config}
+                                for h, p in sorted(plans.items()) if not only or h in only})
 
     def describe(d):
         parts = []

@@ -163,7 +163,7 @@ def _ensure_network(ctx: DriverContext, say) -> None:
         docker(*cmd.network_create_argv(project, env, ctx.environment.local_subnet)[1:])
 
 
-def _wait_for_ssh(ctx: DriverContext, address: str, deadline: float) -> None:
+def _wait_for_ssh(ctx: DriverContext, name: str, address: str, deadline: float) -> None:
     from ..commands.ssh import options
 
     argv = ["ssh", "-i", str(key_file(ctx)), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
@@ -174,6 +174,12 @@ def _wait_for_ssh(ctx: DriverContext, address: str, deadline: float) -> None:
         if proc.returncode == 0:
             return
         last = proc.stderr.strip()
+        if "Host key verification failed" in last:
+            # Not the container whose key Docker showed us: stop now, with both fingerprints.
+            from .. import hostkeys
+
+            check = hostkeys.check_one(name, address, 22, known_hosts_file(ctx))
+            raise hostkeys.problem(ctx.environment, check) or ExternalError(f"host {address}: {last}")
         time.sleep(0.5)
     raise ExternalError(f"host {address} did not accept SSH within {SSH_WAIT_SECONDS} s: {last}")
 
@@ -240,7 +246,7 @@ def provision(ctx: DriverContext, say, *, dry_run: bool = False) -> ProvisionRes
     _write_known_hosts(ctx, keys)
     for name, host in declared.items():
         address = _address(infos[name], network)
-        _wait_for_ssh(ctx, address, deadline)
+        _wait_for_ssh(ctx, name, address, deadline)
         result.hosts.append(HostResult(name, list(host.roles), actions[name], address,
                                        cmd.ssh_command(address, str(key_file(ctx)), str(known_hosts_file(ctx)))))
     return result

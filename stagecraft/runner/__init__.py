@@ -28,6 +28,7 @@ from pathlib import Path
 from .. import resources
 from ..errors import StagecraftError
 from .display import Display
+from .secrets import seal as seal_secrets
 from .secrets import serve as serve_secrets
 from .events import compact
 
@@ -149,7 +150,10 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
     run_dir = runs_dir / run_id
     (run_dir / "inventory").mkdir(parents=True, mode=0o700)
     inv_file = run_dir / "inventory" / "hosts.yml"
-    inv_file.write_text(to_yaml(inventory if inventory is not None else env_ctx.inventory()))
+    # Values that came from secrets are looked up from memory during the run, not stored in the file.
+    sealed, served = seal_secrets(inventory if inventory is not None else env_ctx.inventory(),
+                                  getattr(getattr(env_ctx, "resolved", None), "secrets", None) or [])
+    inv_file.write_text(to_yaml(sealed))
     _rotate(runs_dir, int(os.environ.get("STAGECRAFT_KEEP_RUNS", "20")))
 
     path = Path(playbook)
@@ -192,7 +196,7 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
             pass
     try:
         with display:
-            with serve_secrets(envvars or {}) as socket_env:
+            with serve_secrets({**served, **(envvars or {})}) as socket_env:
                 runner = ansible_runner.interface.init_runner(
                     private_data_dir=str(run_dir), ident=run_id, playbook=str(path), inventory=str(inv_file),
                     extravars=extravars or {}, envvars=ansible_env(socket_env), limit=limit,

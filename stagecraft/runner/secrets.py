@@ -59,3 +59,25 @@ def serve(values: dict):
             server.shutdown(socket.SHUT_RDWR)
         server.close()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def seal(node, secrets: list[str]) -> tuple[object, dict]:
+    """(node with every secret value replaced by a lookup of it, the values to serve): the inventory file
+    Ansible reads then holds no secret, and Ansible templates the value back when a role uses the var."""
+    served: dict = {}
+    names = {value: f"config/{i}" for i, value in enumerate(secrets)}  # longest first, as given
+
+    def walk(x):
+        if isinstance(x, str):
+            for value, name in names.items():
+                if value in x:
+                    served[name] = value
+                    x = x.replace(value, "{{ lookup('stagecraft.infra.secret', '%s') }}" % name)
+            return x
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        return x
+
+    return walk(node), served

@@ -171,3 +171,20 @@ def test_an_impostor_gets_nothing(site, env_name, command):
     assert "Connection from" in log  # the impostor was asked (for its key) ...
     assert received == "" and "Accepted" not in log and "userauth" not in log.lower().replace("userauth-request", "")
     assert CANARY not in log  # ... and got nothing else
+
+
+TRICKY = "multi\nINJECTED=1 #not a comment $HOME ${X} $$ \"dq\" 'sq' \\n back\\slash  spaced  ✓ pässwörd "
+
+
+def test_containers_see_exactly_the_secret_bytes(site):
+    """The hosts' .env quoting: newline, ` #`, `$`, quotes, backslashes, spaces and unicode arrive intact,
+    nothing is injected, and the value is on this machine's disk nowhere."""
+    site.cli("deploy", "-e", "local", "--version", "v2", "-o", "json", env={**secrets_env(), "SHOP_SECRET": TRICKY})
+    cid = site.ssh("db-1", f"docker ps -q --filter label=com.docker.compose.project={site.project} "
+                           "--filter label=com.docker.compose.service=web").stdout.split()[0]
+    assert site.ssh("db-1", f"docker exec {cid} /bin/busybox printenv SHOP_SECRET").stdout == TRICKY + "\n"
+    assert site.ssh("db-1", f"docker exec {cid} /bin/busybox printenv INJECTED", check=False).returncode == 1
+    assert site.ssh("db-1", f"stat -c %a /srv/stagecraft/{site.project}/.env").stdout.strip() == "600"
+    for path in site.state_dir.rglob("*"):
+        if path.is_file():
+            assert b"INJECTED=1 #not" not in path.read_bytes(), path
