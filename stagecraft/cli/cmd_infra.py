@@ -84,7 +84,7 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
     if s.dry_run:
         result = driver.provision(ctx.driver_context(), output.info, dry_run=True)
         configure = None
-        if all(h.action in ("unchanged", "drift") for h in result.hosts) and not no_roles:
+        if all(h.action in ("unchanged", "drift", "existing") for h in result.hosts) and not no_roles:
             configure = _configure(ctx, s, hosts, skip_bootstrap, release=None, check=True)
         output.data(_up_data(ctx, s, result, configure), _describe_up)
         return

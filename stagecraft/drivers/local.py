@@ -80,7 +80,7 @@ def discover(ctx: DriverContext) -> dict[str, HostFacts]:
 class HostResult:
     name: str
     roles: list
-    action: str  # created | started | unchanged | would-create | would-start
+    action: str  # created | started | unchanged | would-create | would-start | existing (driver ssh)
     address: str | None = None
     ssh: str | None = None
 
@@ -93,7 +93,7 @@ class ProvisionResult:
 
     @property
     def changed(self) -> bool:
-        return any(h.action != "unchanged" for h in self.hosts)
+        return any(h.action not in ("unchanged", "existing") for h in self.hosts)
 
 
 def ensure_key(ctx: DriverContext) -> str:

@@ -53,3 +53,17 @@ def test_cli_state_is_private_under_umask_0(tmp_path):
     run("releases", "list")
     assert (tmp_path / ".stagecraft").is_dir()
     assert loose(tmp_path / ".stagecraft") == []
+
+
+
+def test_ssh_env_infra_up_makes_the_private_known_hosts_dir(tmp_path):
+    (tmp_path / "stagecraft.yml").write_text(
+        "version: 1\nproject: {name: p}\nenvironments:\n  prod:\n    driver: ssh\n"
+        "    hosts: {app-1: {roles: [app], address: 192.0.2.10}}\nroles: {app: {}}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAGECRAFT_")}
+    proc = subprocess.run([STAGECRAFT, "infra", "up", "-e", "prod", "--no-roles", "-o", "json"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, preexec_fn=lambda: os.umask(0))
+    assert proc.returncode == 0, proc.stderr
+    assert '"action": "existing"' in proc.stdout and '"changed": false' in proc.stdout
+    kh_dir = tmp_path / ".stagecraft" / "known_hosts"
+    assert kh_dir.is_dir() and stat.S_IMODE(kh_dir.stat().st_mode) == 0o700
