@@ -188,3 +188,23 @@ def test_containers_see_exactly_the_secret_bytes(site):
     for path in site.state_dir.rglob("*"):
         if path.is_file():
             assert b"INJECTED=1 #not" not in path.read_bytes(), path
+
+
+def test_retrust_after_a_rebuild_shows_both_fingerprints(site):
+    """A legitimately rebuilt server (here: the impostor's key stands in for the new one): `hosts trust`
+    shows expected and offered, records the new key on --yes, and the old one again afterwards."""
+    site.cli("hosts", "trust", "-e", "remote", "--yes")
+    with impostor(site):
+        offered = host_exec(site, f"ssh-keygen -lf {IMPOSTOR}/host_key.pub").stdout.split()[1]
+        shown = site.cli("hosts", "trust", "-e", "remote", check=False)
+        assert shown.returncode == 1 and "changed" in shown.stdout
+        assert offered in shown.stdout and real_fingerprint(site) in shown.stdout
+        data = json.loads(site.cli("hosts", "trust", "-e", "remote", "--host", "db-1", "--yes", "-o", "json").stdout)
+        assert data["written"] and data["hosts"][0]["status"] == "changed"
+        kh = (site.state_dir / "known_hosts" / "remote").read_text()
+        assert len([line for line in kh.splitlines() if line.startswith(site.hosts["db-1"] + " ")]) >= 1
+        again = json.loads(site.cli("hosts", "trust", "-e", "remote", "-o", "json").stdout)
+        assert again["hosts"][0]["status"] == "trusted"
+    assert json.loads(site.cli("hosts", "trust", "-e", "remote", "-o", "json", check=False).stdout)["hosts"][0][
+        "status"] == "changed"
+    site.cli("hosts", "trust", "-e", "remote", "--yes")
