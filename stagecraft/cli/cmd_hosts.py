@@ -51,7 +51,10 @@ def trust(host_names: str | None, yes: bool):
 
     ctx = env_context()
     env = ctx.environment
-    wanted = validate_limit(env, host_names) or None
+    try:
+        wanted = validate_limit(env, host_names) or None
+    except UserError as exc:  # the same check as --limit, named after this option
+        raise UserError(exc.message.replace("--limit", "--host", 1)) from None
     hostvars = to_list_json(ctx.inventory())["_meta"]["hostvars"]
     missing = [h for h in (wanted or sorted(hostvars)) if not hostvars.get(h, {}).get("ansible_host")]
     if missing:
@@ -61,21 +64,27 @@ def trust(host_names: str | None, yes: bool):
     hostkeys.require_reachable(checks)
     todo = [c for c in checks if c.status != "trusted"]
     data = {"environment": env.name, "hosts": [c.to_dict() for c in checks], "written": False}
+    shown = False
     if todo:
         managed = [h.name for h in env.hosts if h.ssh.known_hosts and h.name in {c.host for c in todo}]
         if managed:
-            output.data(data, _describe)
+            click.echo(_describe(data), err=settings().json)
             raise UserError(f"ssh.known_hosts of {', '.join(managed)} points at a file you manage "
                             f"({todo[0].known_hosts}); add the keys there yourself")
         if not yes and not settings().dry_run:
-            output.data(data, _describe)
+            # What is about to be trusted, before the question (on stderr when stdout carries JSON).
+            click.echo(_describe(data), err=settings().json)
             if not (sys.stdin is not None and sys.stdin.isatty()):
                 raise UserError("hosts trust needs confirmation: pass --yes to trust these keys non-interactively")
             click.confirm(f"Trust these keys for {len(todo)} host(s) of '{env.name}'?", abort=True, err=True)
+            shown = True
         if not settings().dry_run:
             for path in sorted({c.known_hosts for c in todo}):
                 hostkeys.record(path, [c for c in todo if c.known_hosts == path])
             data["written"] = True
+    if shown and not settings().json:
+        output.info(f"trusted; written to {', '.join(sorted({str(c.known_hosts) for c in todo}))}")
+        return
     output.data(data, _describe)
 
 
@@ -89,5 +98,5 @@ def _describe(data: dict) -> str:
             for fp in h["expected"]:
                 lines.append(f"  expected {fp}")
     if data["written"]:
-        lines.append(f"trusted; written to {data['hosts'][0]['known_hosts']}" if data["hosts"] else "")
+        lines.append("trusted; written to " + ", ".join(sorted({h["known_hosts"] for h in data["hosts"]})))
     return "\n".join(lines)
