@@ -11,9 +11,14 @@ from pathlib import Path
 from .paths import ensure_private_dir
 
 
-def known_hosts_path(state_dir: Path, env_name: str, known_hosts: str | None = None) -> Path:
-    """`known_hosts` is the host's ssh.known_hosts setting (a file the user manages), if any."""
-    return Path(known_hosts).expanduser() if known_hosts else Path(state_dir) / "known_hosts" / env_name
+def known_hosts_path(state_dir: Path, env_name: str, configured: str | None = None,
+                     base_dir: Path | None = None) -> Path:
+    """The environment's known_hosts: ssh.known_hosts when set (a file the user manages, relative to the
+    config's directory), else <state dir>/known_hosts/<env>. Every driver reads and writes this path."""
+    if configured:
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() or base_dir is None else Path(base_dir) / path
+    return Path(state_dir) / "known_hosts" / env_name
 
 
 def host_pattern(address: str, port: int) -> str:

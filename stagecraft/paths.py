@@ -16,4 +16,15 @@ def state_dir(config_path: Path | str) -> Path:
 
 def ensure_private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)  # mkdir's mode is masked by the umask and does not apply to an existing directory
+    return path
+
+
+def private_state(path: Path) -> Path:
+    """The state dir holds keys, known_hosts, releases and run artifacts: owner only, whatever the umask.
+    The process umask becomes 077, so everything Stagecraft and its children (SQLite with its -wal/-shm,
+    ansible-runner, ssh-keygen) create there is 0600/0700."""
+    os.umask(0o077)
+    if path.is_dir():
+        path.chmod(0o700)
     return path

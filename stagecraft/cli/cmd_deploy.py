@@ -101,7 +101,9 @@ def build(version_: str | None, services: str | None, push: bool):
                     lambda d: "Would build:\n" + "\n".join(f"  {s}: {r}" for s, r in d["images"].items()))
         return
     run_hook(ctx.config, ctx.environment, "pre-build", {"STAGECRAFT_VERSION": version}, output.info)
-    built = images.build_images(ctx.config, compose, compose_dir, version, wanted, output.info)
+    from ..deploy.envvars import secret_variables
+
+    built = images.build_images(ctx.config, compose, compose_dir, version, wanted, output.info, secret_variables(ctx))
     if push:
         registry.push(ctx, built, output.info)
     output.data({"version": version, "images": built, "built": True, "pushed": push},
@@ -277,8 +279,8 @@ def render(host: str | None, version_: str | None):
     version, _ = _version(ctx, version_)
     only = validate_limit(ctx.environment, host)
     desired = _desired(_session(ctx), version)
-    data = {h: {"compose": p.definition, "sha256": p.hash, "edge_config": p.edge_config}
-            for h, p in sorted(desired.items()) if not only or h in only}
+    data = ctx.resolved.redact({h: {"compose": p.definition, "sha256": p.hash, "edge_config": p.edge_config}
+                                for h, p in sorted(desired.items()) if not only or h in only})
 
     def describe(d):
         parts = []

@@ -88,7 +88,7 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
     if s.dry_run:
         result = driver.provision(ctx.driver_context(), output.info, dry_run=True)
         configure = None
-        if all(h.action in ("unchanged", "drift") for h in result.hosts) and not no_roles:
+        if all(h.action in ("unchanged", "drift", "existing") for h in result.hosts) and not no_roles:
             configure = _configure(ctx, s, hosts, skip_bootstrap, release=None, check=True)
         output.data(_up_data(ctx, s, result, configure), _describe_up)
         return
@@ -144,9 +144,12 @@ def _raise_provision_failures(result, total: int) -> None:
 
 
 def _configure(ctx, s, hosts, skip_bootstrap, *, release, check):
+    from .. import hostkeys
     from ..commands.infra_vars import playbook_envvars
+    from ..commands.inventory import to_list_json
     from ..runner import run_playbook
 
+    hostkeys.verify(ctx.environment, to_list_json(ctx.inventory())["_meta"]["hostvars"], hosts)
     return run_playbook(ctx, "infra.yml", extravars={"stagecraft_skip_bootstrap": skip_bootstrap},
                         limit=",".join(hosts) if hosts else None, check=check, diff=check, release=release,
                         phase="configure", envvars=playbook_envvars(ctx.resolved), verbosity=s.verbose,

@@ -25,7 +25,7 @@ def inventory():
     from ..commands.inventory import to_list_json, to_yaml
 
     ctx = env_context()
-    inv = ctx.inventory()
+    inv = ctx.resolved.redact(ctx.inventory())  # values that came from secrets are never printed
     missing = _missing(inv)
     if missing:
         output.warn(f"no address yet for: {', '.join(missing)} (run 'stagecraft infra up -e {ctx.environment.name}')")

@@ -22,7 +22,7 @@ def _hostvars(ctx) -> dict:
 
 
 def _ssh(hostvars: dict, host: str, *, tty: bool = False) -> list[str]:
-    from ..commands.ssh import ssh_argv
+    from ..commands.ssh import argv as ssh_argv
     from ..errors import UserError
 
     hv = hostvars.get(host)
@@ -463,14 +463,15 @@ def secrets_diff():
     import hashlib
 
     from ..commands import remote
-    from ..commands.env_file import env_line
+    from ..commands.dotenv import quote
 
     ctx = env_context()
     names, values, _ = _wanted(ctx)
     release = _current_release(ctx)
     if release:
         values.setdefault("IMAGE_TAG", release.version)
-    wanted = {n: hashlib.sha256(env_line(n, values.get(n, "")).encode()).hexdigest() for n in names}
+    # The lines the compose role writes (commands.dotenv), hashed like the host hashes its own lines.
+    wanted = {n: hashlib.sha256(f"{n}={quote(n, values.get(n) or '')}".encode()).hexdigest() for n in names}
     hostvars = _hostvars(ctx)
     script = remote.env_digests_script(ctx.config.project.name)
 

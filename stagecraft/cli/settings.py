@@ -99,9 +99,9 @@ class Settings:
 
     @cached_property
     def state_dir(self) -> Path:
-        from ..paths import state_dir
+        from ..paths import private_state, state_dir
 
-        return state_dir(self.config_path)
+        return private_state(state_dir(self.config_path))
 
 
 def settings() -> Settings:

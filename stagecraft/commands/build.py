@@ -52,7 +52,29 @@ def build_argv(ref: str, compose_dir: Path, compose_build, override=None) -> lis
         args = dict(a.split("=", 1) for a in args)
     for key in sorted(args):
         argv += ["--build-arg", f"{key}={args[key]}"]
+    for name in sorted(getattr(override, "secrets", None) or ()):
+        # BuildKit reads the value from docker build's environment: never in argv or the image history.
+        argv += ["--secret", f"id={name},env={name}"]
     return argv + [str(context)]
+
+
+def check_build_args(service: str, compose_build, override, secrets: dict) -> None:
+    """A build arg that is a secret (by name, or by value: interpolated from one) would be visible in
+    `ps` and in the image history; it must go through services.<s>.build.secrets instead."""
+    from ..errors import UserError
+
+    args = dict((compose_build or {}).get("args") or {}) if isinstance(compose_build, dict) else {}
+    if isinstance(args, list):
+        args = dict(a.split("=", 1) for a in args)
+    args.update((override.args if override is not None else None) or {})
+    for key, value in sorted(args.items()):
+        name = key if key in secrets else next((n for n, v in sorted(secrets.items())
+                                                if v and len(v) >= 4 and v in str(value)), None)
+        if name:
+            raise UserError(f"services.{service}.build.args.{key}: is the secret {name}; build args show in "
+                            f"`ps` and in the image history",
+                            hint=f"list {name} in services.{service}.build.secrets and read it in the Dockerfile "
+                                 f"with RUN --mount=type=secret,id={name} (cat /run/secrets/{name})")
 
 
 def encore_build_argv(ref: str, base_dir: Path, settings: dict) -> tuple[list[str], Path]:

@@ -105,10 +105,11 @@ def firewall_findings(states: dict, enabled: dict) -> tuple[list[str], list[str]
 
 
 def env_file_digest(names: list[str], values: dict) -> str:
-    """sha256 of the .env the compose role writes (one NAME=value line per name, '' when unset).
+    """sha256 of the .env the compose role writes (commands.dotenv.render).
     Compared in memory only; never stored."""
-    text = "".join(f"{n}={values.get(n, '')}\n" for n in names)
-    return hashlib.sha256(text.encode()).hexdigest()
+    from .dotenv import render
+
+    return hashlib.sha256(render(names, values).encode()).hexdigest()
 
 
 def unchanged_reason(plan, state: HostState, local_ids: dict, env_digest: str) -> str | None:

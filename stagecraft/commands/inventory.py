@@ -11,8 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from ..known_hosts import known_hosts_path
 from .compose_render import EDGE_INTERNAL_PORT, is_public
+from .ssh import OPTIONS_VAR, common_args, known_hosts_path
+from .ssh import options as ssh_options
 
 
 def group_name(prefix: str, name: str) -> str:
@@ -20,8 +21,8 @@ def group_name(prefix: str, name: str) -> str:
     return f"{prefix}_{name.replace('-', '_')}"
 
 
-def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir: Path,
-                     known_hosts: Path) -> dict:
+def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir: Path, state_dir: Path,
+                     env_name: str) -> dict:
     ssh = host.ssh
     out = {"ansible_user": ssh.user,
            "ansible_port": (facts.port if facts and facts.port else ssh.port),
@@ -32,11 +33,11 @@ def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir:
     if key:
         key_path = Path(key).expanduser()
         out["ansible_ssh_private_key_file"] = str(key_path if key_path.is_absolute() else (base_dir / key_path))
-    kh = Path(ssh.known_hosts).expanduser() if ssh.known_hosts else known_hosts
-    common = f"-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=accept-new -o IdentitiesOnly=yes"
-    if ssh.extra_args:
-        common += " " + ssh.extra_args
-    out["ansible_ssh_common_args"] = common
+    opts = ssh_options(known_hosts_path(state_dir, env_name, ssh.known_hosts, base_dir), ssh.extra_args)
+    out[OPTIONS_VAR] = opts
+    out["ansible_ssh_common_args"] = common_args(opts)
+    # Ansible (and ansible-runner's default) would otherwise put StrictHostKeyChecking=no first.
+    out["ansible_host_key_checking"] = True
     return out
 
 
@@ -105,8 +106,7 @@ def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_ad
     hosts of this environment's driver need (the driver's `host_vars`); reached: (port, proto) of this
     host's services other hosts reach by name (config.compose.reachable)."""
     base_dir = Path(config.base_dir).resolve()
-    known_hosts = known_hosts_path(state_dir, env.name)
-    out = _connection_vars(host, facts, _address(host, facts), defaults, base_dir, known_hosts)
+    out = _connection_vars(host, facts, _address(host, facts), defaults, base_dir, state_dir, env.name)
     out["stagecraft_host"] = host.name
     out["stagecraft_roles"] = list(host.roles)
     out["stagecraft_services"] = config.services_for_roles(host.roles)

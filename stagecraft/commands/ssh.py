@@ -1,14 +1,75 @@
-"""ssh to a host of the rendered inventory (pure: argv only)."""
+"""SSH connections (pure): where an environment's trusted host keys live, and the one set of ssh options
+every connection uses — Ansible (through the inventory), image shipping, probes, psql migrations.
+
+    known_hosts_path(state_dir, "prod")                 # .stagecraft/known_hosts/prod
+    options(Path("/p/.stagecraft/known_hosts/prod"))    # ["-o", "UserKnownHostsFile=...", ...]
+    argv(hostvars) + ["docker load -q"]                  # ssh to a host of the rendered inventory
+
+OpenSSH takes the first value it sees for an option, so these come before anything a user adds
+(ssh.extra_args) and Ansible is run with host key checking on (it would otherwise put
+StrictHostKeyChecking=no in front).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shlex
+from pathlib import Path
+
+from ..known_hosts import known_hosts_path  # noqa: F401  (re-exported: the one path function)
+
+# Inventory host variable carrying options() as a list, so no caller re-parses a command line.
+OPTIONS_VAR = "stagecraft_ssh_options"
 
 
-def ssh_argv(hostvars: dict) -> list[str]:
-    """ssh to a host with the connection variables of the rendered inventory."""
-    argv = ["ssh", "-o", "BatchMode=yes", "-p", str(hostvars.get("ansible_port", 22))]
+def options(known_hosts: Path, extra_args: str | None = None) -> list[str]:
+    """ssh -o options: strict host key checking against `known_hosts` only, no agent forwarding, only the
+    given identity. `extra_args` (ssh.extra_args, a user-written command line) comes last, so it cannot
+    weaken these."""
+    out = []
+    for opt in (f"UserKnownHostsFile={known_hosts}", "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes",
+                "CheckHostIP=no", "UpdateHostKeys=no", "ForwardAgent=no", "IdentitiesOnly=yes"):
+        out += ["-o", opt]
+    return out + (shlex.split(extra_args) if extra_args else [])
+
+
+def common_args(opts: list[str]) -> str:
+    """options() as Ansible's ansible_ssh_common_args (Ansible splits it with shlex)."""
+    return shlex.join(opts)
+
+
+def argv(hostvars: dict) -> list[str]:
+    """ssh to a host with the connection variables of the rendered inventory (add the remote command)."""
+    out = ["ssh", "-o", "BatchMode=yes", "-p", str(hostvars.get("ansible_port", 22))]
     if hostvars.get("ansible_ssh_private_key_file"):
-        argv += ["-i", hostvars["ansible_ssh_private_key_file"]]
-    argv += shlex.split(hostvars.get("ansible_ssh_common_args", ""))
-    return argv + [f"{hostvars.get('ansible_user', 'root')}@{hostvars['ansible_host']}"]
+        out += ["-i", hostvars["ansible_ssh_private_key_file"]]
+    out += list(hostvars.get(OPTIONS_VAR) or shlex.split(hostvars.get("ansible_ssh_common_args", "")))
+    return out + [f"{hostvars.get('ansible_user', 'root')}@{hostvars['ansible_host']}"]
+
+
+def known_hosts_name(address: str, port: int) -> str:
+    """How known_hosts names a host: the address, or [address]:port off port 22."""
+    return address if int(port) == 22 else f"[{address}]:{port}"
+
+
+def fingerprint(key_b64: str) -> str:
+    """OpenSSH's SHA256 fingerprint of a base64 public key blob."""
+    digest = hashlib.sha256(base64.b64decode(key_b64)).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def parse_keys(text: str) -> list[tuple[str, str, str]]:
+    """(host name, key type, base64 key) from known_hosts or ssh-keyscan lines; comments and markers skipped."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 3 or line.startswith("#") or parts[0].startswith("@"):
+            continue
+        out.append((parts[0], parts[1], parts[2]))
+    return out
+
+
+def keys_line(name: str, keys: list[tuple[str, str]]) -> str:
+    """known_hosts lines for one host: (type, base64) pairs."""
+    return "".join(f"{name} {kind} {blob}\n" for kind, blob in keys)

@@ -31,6 +31,7 @@ class Build:
     dockerfile: str | None = None
     target: str | None = None
     args: dict = field(default_factory=dict)
+    secrets: tuple = ()  # env var names handed to docker build as BuildKit secrets
 
 
 @dataclass(frozen=True)

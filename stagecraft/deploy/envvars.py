@@ -55,3 +55,13 @@ def deploy_env(ctx, version: str, *, require_values: bool = True) -> tuple[list[
 def config_digest(loaded) -> str:
     """sha256 of stagecraft.yml as written (before interpolation, so no secret value is hashed in)."""
     return hashlib.sha256(json.dumps(loaded.doc.data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def secret_variables(ctx) -> dict:
+    """name -> value of every variable treated as secret (secrets.keys, services' and build secrets,
+    *_env references, secret-looking names): BuildKit secrets, and what a build arg must not hold."""
+    from ..config.resolve import secret_names
+    from ..config.secrets import looks_secret
+
+    names = secret_names(ctx.resolved.data)
+    return {n: v for n, v in ctx.resolved.variables.items() if n in names or looks_secret(n)}

@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import process
 from ..commands import build as b
 from ..commands.compose_render import backend_of, built_services, image_refs
-from ..errors import ExternalError
+from ..errors import ExternalError, UserError
 
 
 def ensure_edge_image(say) -> str:
@@ -26,8 +26,11 @@ def ensure_edge_image(say) -> str:
     return tag
 
 
-def build_images(config, compose: dict, compose_dir: Path, version: str, services: list[str] | None, say) -> dict:
-    """Build the app's images; returns service -> {ref, id}."""
+def build_images(config, compose: dict, compose_dir: Path, version: str, services: list[str] | None, say,
+                 secrets: dict | None = None) -> dict:
+    """Build the app's images; returns service -> {ref, id}. `secrets` (name -> value) feed the BuildKit
+    secrets of services.<s>.build.secrets and catch secrets written as build args."""
+    secrets = secrets or {}
     from ..drivers.docker_cli import require_engine
 
     require_engine()
@@ -45,10 +48,12 @@ def build_images(config, compose: dict, compose_dir: Path, version: str, service
             tool = " ".join(argv[:3])
         else:
             override = config.service(name).build or (backend.build_override(config, name) if backend else None)
+            b.check_build_args(name, compose["services"][name]["build"], override, secrets)
             argv = b.build_argv(refs[name], compose_dir, compose["services"][name]["build"], override)
             cwd, tool = None, "docker build"
         say(f"building {refs[name]}")
-        proc = process.run(argv, cwd=cwd, what=f"{tool} of {name}")
+        env = _build_env(name, None if own else override, secrets)
+        proc = process.run(argv, cwd=cwd, what=f"{tool} of {name}", env=env, inherit_env=True)
         if proc.returncode != 0:
             raise ExternalError(f"{tool} of {name} failed:\n{process.error_text(proc)}")
         image_id = local_image_id(refs[name])
@@ -56,6 +61,19 @@ def build_images(config, compose: dict, compose_dir: Path, version: str, service
             raise ExternalError(f"{tool} of {name} exited 0 but image {refs[name]} does not exist")
         out[name] = {"ref": refs[name], "id": image_id}
     return out
+
+
+def _build_env(service: str, override, secrets: dict) -> dict | None:
+    """docker build's extra environment: BuildKit on and the values of services.<s>.build.secrets
+    (passed as --secret id=N,env=N: never in argv or the image)."""
+    names = list(getattr(override, "secrets", None) or ())
+    if not names:
+        return None
+    missing = [n for n in names if n not in secrets]
+    if missing:
+        raise UserError(f"services.{service}.build.secrets: {', '.join(missing)} not set (set them in the "
+                        "environment or the env_file)")
+    return {"DOCKER_BUILDKIT": "1", **{n: secrets[n] for n in names}}
 
 
 def local_image_id(ref: str) -> str:

@@ -84,7 +84,7 @@ class Psql:
         self.target = target
         self.host = runner_host(ctx, target.run_in) if target.run_in else None
         if self.host:
-            from ..commands.ssh import ssh_argv
+            from ..commands.ssh import argv as ssh_argv
 
             hv = (hostvars or {}).get(self.host) or {}
             if "ansible_host" not in hv:
@@ -166,6 +166,11 @@ def runners(ctx, database: str | None = None, hostvars: dict | None = None) -> l
         from .session import Session
 
         hostvars = Session(ctx).inventory().hostvars
+    from .. import hostkeys
+
+    hosts = sorted({runner_host(ctx, t.run_in) for t in targets(ctx, database) if t.run_in})
+    if hosts:
+        hostkeys.verify(ctx.environment, hostvars, hosts)
     out = []
     for target in targets(ctx, database):
         image = deployed_image(ctx, runner_host(ctx, target.run_in), target.run_in) if target.run_in else None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..runner.recorder import recorded_release
 from . import images, registry, render, rollout, ship
-from .envvars import config_digest
+from .envvars import config_digest, secret_variables
 from .hooks import run_hook
 from .migrations import migrate
 
@@ -72,7 +72,7 @@ def run_phases(session, rel, work: Work) -> Outcome:
             # The edge image first: it also provides the local Debian base that app builds may start FROM.
             edge = images.ensure_edge_image(say)
             built = images.build_images(config, work.build.compose, work.build.compose_dir, work.version,
-                                        work.build.services, say)
+                                        work.build.services, say, secret_variables(session.ctx))
             rel.update_manifest({"version": work.version, "images": built, "edge_image": edge,
                                  "config_digest": config_digest(session.ctx.loaded)})
     else:

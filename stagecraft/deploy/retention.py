@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .. import process
 from ..commands import remote
 from ..commands.compose_render import built_services, deployed_refs
-from ..commands.ssh import ssh_argv
+from ..commands.ssh import argv as ssh_argv
 
 RETAIN_RELEASES = 5  # a deploy keeps the images of this many completed releases on its hosts
 

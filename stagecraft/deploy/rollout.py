@@ -31,18 +31,23 @@ def roll(session, rel, desired: dict, inventory, targets: list[str] | None, stag
         session.say(f"unchanged, not rolled: {', '.join(sorted(unchanged))}")
     for _order, batch in rollout_batches(session.config, env, hosts):
         try:
-            outcome.update(roll_batch(session, rel, inventory, batch, stage))
+            outcome.update(roll_batch(session, rel, inventory, batch, stage, desired))
         except RunFailed as failure:
             on_failed_batch(session, rel, batch, failure)
             raise
     return outcome
 
 
-def roll_batch(session, rel, inventory, hosts: list[str], stage: str) -> dict:
+def roll_batch(session, rel, inventory, hosts: list[str], stage: str, desired: dict) -> dict:
     """One group of hosts (same rollout order) through deploy.yml; the playbook itself rolls them
     `stagecraft_batch_size` at a time. Returns host -> outcome recorded by the compose role."""
+    from ..commands import dotenv
+
+    # Each host's .env text goes to the compose role with the secrets, from memory (never a file here).
+    env_files = {dotenv.served_name(h): dotenv.render(desired[h].secret_names, session.envvars)
+                 for h in hosts}
     result = run_playbook(session.ctx, "deploy.yml", inventory=inventory.document, release=rel,
-                          phase="rollout" if stage == "all" else "migrate_pre", envvars=session.envvars,
+                          phase="rollout" if stage == "all" else "migrate_pre", envvars={**session.envvars, **env_files},
                           extravars={"stagecraft_deploy_hosts": ",".join(hosts), "compose_stage": stage,
                                      "stagecraft_batch_size": batch_size(session.environment, len(hosts))},
                           verbosity=session.verbosity, display_mode="quiet" if session.quiet else "auto",

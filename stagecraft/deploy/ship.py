@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import process
 from ..commands import host_state, project_files
-from ..commands.ssh import ssh_argv
+from ..commands.ssh import argv as ssh_argv
 from ..errors import ExternalError, UserError
 from .images import local_image_id
 
@@ -81,8 +81,11 @@ def ship(session, desired: dict, hostvars: dict) -> set[str]:
     firewall table (session.firewall: host -> state); one it cannot reload stops the deploy (exit 2)."""
     from ..errors import ExternalError
 
+    from .. import hostkeys
+
     project = session.config.project
     pulled = project.in_registry if project.images.via_registry else None
+    hostkeys.verify(session.environment, hostvars, session.limit or sorted(desired))  # before the first connection
     states = probe_hosts(hostvars, desired, project.name, session.limit)
     warnings, errors = host_state.firewall_findings(states, {h: hostvars[h].get("firewall_enabled", True)
                                                               for h in states})

@@ -37,7 +37,9 @@ def key_file(ctx: DriverContext) -> Path:
 
 
 def known_hosts_file(ctx: DriverContext) -> Path:
-    return ctx.state_dir / "known_hosts" / ctx.environment.name
+    from ..commands.ssh import known_hosts_path
+
+    return known_hosts_path(ctx.state_dir, ctx.environment.name)
 
 
 def connection_defaults(ctx: DriverContext) -> dict:
@@ -84,7 +86,7 @@ def discover(ctx: DriverContext) -> dict[str, HostFacts]:
 class HostResult:
     name: str
     roles: list
-    action: str  # created | started | unchanged | would-create | would-start
+    action: str  # created | started | unchanged | would-create | would-start | existing (driver ssh)
     address: str | None = None
     ssh: str | None = None
 
@@ -97,7 +99,7 @@ class ProvisionResult:
 
     @property
     def changed(self) -> bool:
-        return any(h.action != "unchanged" for h in self.hosts)
+        return any(h.action not in ("unchanged", "existing") for h in self.hosts)
 
 
 def ensure_key(ctx: DriverContext) -> str:
@@ -168,16 +170,23 @@ def _ensure_network(ctx: DriverContext, say) -> None:
         docker(*cmd.network_create_argv(project, env, ctx.environment.local_subnet)[1:])
 
 
-def _wait_for_ssh(ctx: DriverContext, address: str, deadline: float) -> None:
+def _wait_for_ssh(ctx: DriverContext, name: str, address: str, deadline: float) -> None:
+    from ..commands.ssh import options
+
     argv = ["ssh", "-i", str(key_file(ctx)), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
-            "-o", f"UserKnownHostsFile={known_hosts_file(ctx)}", "-o", "StrictHostKeyChecking=yes",
-            "-o", "IdentitiesOnly=yes", f"root@{address}", "true"]
+            *options(known_hosts_file(ctx)), f"root@{address}", "true"]
     last = ""
     while time.monotonic() < deadline:
         proc = process.run(argv, what=f"ssh to {address}")
         if proc.returncode == 0:
             return
         last = proc.stderr.strip()
+        if "Host key verification failed" in last:
+            # Not the container whose key Docker showed us: stop now, with both fingerprints.
+            from .. import hostkeys
+
+            check = hostkeys.check_one(name, address, 22, known_hosts_file(ctx))
+            raise hostkeys.problem(ctx.environment, check) or ExternalError(f"host {address}: {last}")
         time.sleep(0.5)
     raise ExternalError(f"host {address} did not accept SSH within {SSH_WAIT_SECONDS} s: {last}")
 
@@ -244,7 +253,7 @@ def provision(ctx: DriverContext, say, *, dry_run: bool = False) -> ProvisionRes
     _write_known_hosts(ctx, keys)
     for name, host in declared.items():
         address = _address(infos[name], network)
-        _wait_for_ssh(ctx, address, deadline)
+        _wait_for_ssh(ctx, name, address, deadline)
         result.hosts.append(HostResult(name, list(host.roles), actions[name], address,
                                        cmd.ssh_command(address, str(key_file(ctx)), str(known_hosts_file(ctx)))))
     return result

@@ -4,8 +4,10 @@
                           release=rel, phase="rollout", envvars={"SECRET_NAME": value})
     result.ok, result.rc, result.status, result.hosts, result.failed_tasks, result.artifact_data
 
-- A private data dir per run under <state dir>/runs/<run-id>/ (inventory, artifacts); env files are
-  not written (suppress_env_files), so secrets passed through `envvars` never reach the disk. The
+- A private data dir per run under <state dir>/runs/<run-id>/ (inventory, artifacts). `envvars` are
+  secret values: served from memory for the run (runner.secrets) and read by the roles with
+  `lookup('stagecraft.infra.secret', NAME)`, never in the environment or a file. ansible-playbook runs
+  with a minimal environment (`minimal_env`), so nothing inherited lands in artifacts/<run>/command. The
   newest STAGECRAFT_KEEP_RUNS (default 20) run dirs are kept.
 - Playbooks come from the installed package (`stagecraft.resources.playbooks_dir()`); roles from the
   bundled collection (ANSIBLE_COLLECTIONS_PATH).
@@ -26,6 +28,8 @@ from pathlib import Path
 from .. import resources
 from ..errors import StagecraftError
 from .display import Display
+from .secrets import seal as seal_secrets
+from .secrets import serve as serve_secrets
 from .events import compact
 
 FLUSH_EVERY = 500
@@ -98,9 +102,25 @@ def ansible_env(extra: dict | None = None) -> dict:
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
         "ANSIBLE_FORKS": os.environ.get("ANSIBLE_FORKS", "10"),
         "ANSIBLE_TIMEOUT": "30",
+        # ansible-runner defaults this to False, and Ansible then puts StrictHostKeyChecking=no first.
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
     }
     env.update(extra or {})
     return env
+
+
+# Inherited variables ansible-playbook and ssh need; everything else in this process's environment (API
+# tokens, the user's secrets) stays out of the playbook's environment and so out of artifacts/<run>/command.
+INHERITED = ("HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "TZ",
+             "SSH_AUTH_SOCK")
+
+
+def minimal_env(env: dict) -> dict:
+    """ansible-runner's environment (os.environ + ours + its own) without the inherited values it does
+    not need: a variable is kept if it is allow-listed or was set or changed for the run."""
+    ours = ansible_env()
+    return {k: v for k, v in env.items()
+            if k in INHERITED or k.startswith("LC_") or os.environ.get(k) != v or k in ours}
 
 
 def _forks(inventory: dict) -> int:
@@ -132,7 +152,9 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
     inv_file = run_dir / "inventory" / "hosts.yml"
     if inventory is None:
         inventory = env_ctx.inventory()
-    inv_file.write_text(to_yaml(inventory))
+    # Values that came from secrets are looked up from memory during the run, not stored in the file.
+    sealed, served = seal_secrets(inventory, getattr(getattr(env_ctx, "resolved", None), "secrets", None) or [])
+    inv_file.write_text(to_yaml(sealed))
     _rotate(runs_dir, int(os.environ.get("STAGECRAFT_KEEP_RUNS", "20")))
 
     path = Path(playbook)
@@ -175,13 +197,17 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
             pass
     try:
         with display:
-            runner = ansible_runner.run(
-                private_data_dir=str(run_dir), ident=run_id, playbook=str(path), inventory=str(inv_file),
-                extravars=extravars or {}, envvars=ansible_env(envvars), limit=limit, verbosity=verbosity or None,
-                cmdline=cmdline or None, quiet=True, suppress_env_files=True, event_handler=on_event,
-                cancel_callback=cancelled.is_set, settings={"suppress_ansible_output": True},
-                forks=_forks(inventory),
-            )
+            with serve_secrets({**served, **(envvars or {})}) as socket_env:
+                runner = ansible_runner.interface.init_runner(
+                    private_data_dir=str(run_dir), ident=run_id, playbook=str(path), inventory=str(inv_file),
+                    extravars=extravars or {}, envvars=ansible_env(socket_env), limit=limit,
+                    verbosity=verbosity or None, cmdline=cmdline or None, quiet=True, suppress_env_files=True,
+                    event_handler=on_event, cancel_callback=cancelled.is_set,
+                    settings={"suppress_ansible_output": True},
+                    forks=_forks(inventory),
+                )
+                runner.config.env = minimal_env(runner.config.env)
+                runner.run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -276,4 +276,6 @@ class _Tx:
 
 
 def open_store(state_dir: Path) -> Store:
-    return Store(Path(state_dir) / "state.db")
+    from ..paths import private_state
+
+    return Store(private_state(Path(state_dir)) / "state.db")

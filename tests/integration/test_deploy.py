@@ -85,7 +85,7 @@ def test_secrets_reach_the_host_in_a_private_file_only(shop):
     env_file = shop.ssh("app-1", f"stat -c %a /srv/stagecraft/{shop.project}/.env; "
                                  f"cat /srv/stagecraft/{shop.project}/.env").stdout.split("\n", 1)
     assert env_file[0] == "600"
-    assert f"SHOP_SECRET={CANARY}" in env_file[1]
+    assert f'SHOP_SECRET="{CANARY}"' in env_file[1]  # quoted: see commands/dotenv.py
     for path in shop.state_dir.rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path

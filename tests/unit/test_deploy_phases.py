@@ -83,7 +83,7 @@ def fake_processes(monkeypatch):
     monkeypatch.setattr(ship, "ship", lambda session, desired, hostvars: ran.append(("ship", sorted(hostvars)))
                         or set())
     monkeypatch.setattr(rollout, "roll_batch",
-                        lambda session, rel, inventory, hosts, stage: ran.append(("batch", tuple(hosts), stage))
+                        lambda session, rel, inventory, hosts, stage, desired: ran.append(("batch", tuple(hosts), stage))
                         or {h: {"services": {}} for h in hosts})
     monkeypatch.setattr(phases, "run_hook", lambda config, env, name, extra, say: ran.append(("hook", name)))
     monkeypatch.setattr(phases, "migrate", lambda session, rel, strategy, *a, **k: rel.skip(

@@ -18,15 +18,16 @@ ALLOWED = {
     "commands": (BASE - {"process"}) | {"config", "commands"},
     "state": BASE | {"config", "state"},
     "secrets": BASE | {"config", "secrets"},
+    "hostkeys": BASE | {"config", "commands", "hostkeys"},
     "providers": BASE | {"config", "providers"},
     "backends": BASE | {"config", "commands", "backends"},
-    "drivers": BASE | {"config", "commands", "providers", "drivers"},
+    "drivers": BASE | {"hostkeys", "config", "commands", "providers", "drivers"},
     "runner": BASE | {"config", "commands", "state", "runner"},
-    "deploy": BASE | {"secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy"},
+    "deploy": BASE | {"hostkeys", "secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy"},
     # Features on top of the deploy layer: the CI provider and local development.
-    "ci": BASE | {"secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "ci"},
-    "dev": BASE | {"secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "dev"},
-    "testing": BASE | {"secrets", "config", "commands", "state", "providers", "drivers", "runner", "deploy", "testing"},
+    "ci": BASE | {"hostkeys", "secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "ci"},
+    "dev": BASE | {"hostkeys", "secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "dev"},
+    "testing": BASE | {"hostkeys", "secrets", "config", "commands", "state", "providers", "drivers", "runner", "deploy", "testing"},
 }
 
 
