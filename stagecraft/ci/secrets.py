@@ -68,11 +68,10 @@ def local_key_file(ctx: CiContext, env_name: str) -> Path:
 
 
 def local_known_hosts(ctx: CiContext, env_name: str) -> Path:
+    from ..known_hosts import known_hosts_path
+
     env = ctx.config.environment(env_name)
-    if env.ssh.known_hosts:
-        kh = Path(env.ssh.known_hosts).expanduser()
-        return kh if kh.is_absolute() else ctx.loaded.base_dir / kh
-    return ctx.state_dir / "known_hosts" / env_name
+    return known_hosts_path(ctx.state_dir, env_name, env.ssh.known_hosts, ctx.loaded.base_dir)
 
 
 def runner_key_file(ctx: CiContext, env_name: str) -> str:
