@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import signal
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from ..state import lock as locks
@@ -48,12 +48,63 @@ def _term_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+# Kinds of run that change what the hosts run: they also hold the lock kept on the hosts.
+HOST_LOCKED = ("deploy", "rollback", "migrate")
+
+
+@contextmanager
+def host_lock(env_ctx, *, command: str | None = None, version: str = ""):
+    """Hold the environment's lock on its hosts (stagecraft/state/hostlock.py) for the block."""
+    import sys
+
+    from ..commands.inventory import to_list_json
+    from ..state import hostlock
+
+    config = getattr(env_ctx, "config", None)
+    hosts = hostlock.lockable_hosts(to_list_json(env_ctx.inventory())["_meta"]["hostvars"]) if config else {}
+    if not hosts:
+        yield None
+        return
+    from ..cli import output
+
+    lock = hostlock.HostLock(config.project.name, env_ctx.environment.name, hosts,
+                             hostlock.new_info(command or " ".join(["stagecraft", *sys.argv[1:]]), version),
+                             warn=output.warn)
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+@contextmanager
+def host_lock_if_reachable(env_ctx):
+    """The host lock, unless the hosts do not answer (infra down must still remove broken hosts)."""
+    from ..cli import output
+    from ..errors import ExternalError
+
+    try:
+        cm = host_lock(env_ctx)
+        lock = cm.__enter__()
+    except ExternalError as exc:
+        output.warn(f"hosts not locked ({exc.message})")
+        yield None
+        return
+    try:
+        yield lock
+    finally:
+        cm.__exit__(None, None, None)
+
+
 @contextmanager
 def recorded_release(env_ctx, *, kind: str = "deploy", phases=PHASES, version: str = "", commit_sha: str = "",
                      lock_wait: float = 0, manifest: dict | None = None, command: str | None = None):
     env = env_ctx.environment.name
-    with locks.env_lock(env_ctx.state_dir, env, wait=lock_wait, command=command):
+    with locks.env_lock(env_ctx.state_dir, env, wait=lock_wait, command=command), \
+            (host_lock(env_ctx, command=command, version=version) if kind in HOST_LOCKED else nullcontext()):
         store = open_store(env_ctx.state_dir)
+        # We hold this environment's lock now: any release of it still open belongs to a dead process.
+        store.mark_dead_runs(lambda e: e != env and locks.is_held(env_ctx.state_dir, e))
         rid = store.create_release(env, kind=kind, version=version, commit_sha=commit_sha, phases=phases,
                                    command=command or "", manifest=manifest)
         previous = signal.signal(signal.SIGTERM, _term_as_interrupt)

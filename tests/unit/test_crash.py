@@ -1,0 +1,137 @@
+"""Runs that are killed: the lock ends with its process, children die with it, the release is marked
+interrupted by the next command; Ctrl-C once finishes the batch in flight, twice aborts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from stagecraft.errors import UserError
+from stagecraft.state import lock as locks
+from stagecraft.state import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOKS = ROOT / "tests" / "playbooks"
+
+
+def _run_script(tmp_path, playbook: str, hosts=("h1",), extravars=None) -> subprocess.Popen:
+    script = f"""
+import sys, types, pathlib
+sys.path.insert(0, {str(ROOT)!r})
+from stagecraft.runner import run_playbook
+from stagecraft.runner.recorder import recorded_release
+inv = {{"all": {{"hosts": {{h: {{"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+                           for h in {list(hosts)!r}}}}}}}
+c = types.SimpleNamespace(state_dir=pathlib.Path({str(tmp_path / 'state')!r}),
+                          environment=types.SimpleNamespace(name="t"), inventory=lambda: inv)
+with recorded_release(c, kind="deploy", command="stagecraft deploy -e t") as rel:
+    with rel.phase("rollout"):
+        print("RUNNING", flush=True)
+        run_playbook(c, {str(PLAYBOOKS / playbook)!r}, release=rel, phase="rollout", display_mode="quiet",
+                     extravars={extravars or {}!r})
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "RUNNING"
+    return proc
+
+
+def _live_in_group(pgid: int) -> list[int]:
+    """Processes (not zombies) of a process group, from /proc."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            pids.append(int(proc.name))
+    return pids
+
+
+def _wait_for(predicate, what: str, limit: float = 60):
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.1)
+
+
+def test_sigkill_frees_the_lock_kills_the_playbook_and_marks_the_release_interrupted(tmp_path):
+    state = tmp_path / "state"
+    proc = _run_script(tmp_path, "local_slow.yml")
+    run_lock = locks.run_lock_path(state, "t")
+    # The guard and ansible-playbook (with its workers) hold the run lock while the playbook runs.
+    _wait_for(lambda: len(locks.holders_of(run_lock)) >= 2, "ansible-playbook holds the run lock")
+    children = locks.holders_of(run_lock)
+    group = os.getpgid(children[0])
+    assert group != os.getpgid(proc.pid)  # the run has its own process group
+    with pytest.raises(UserError, match=rf"locked by .*pid {proc.pid} running 'stagecraft deploy -e t'"):
+        locks.acquire(state, "t")
+    proc.kill()
+    proc.wait()
+    # The next command proceeds without a human: the lock died with its holder, and no process of
+    # the killed run is left to roll out beside it.
+    locks.acquire(state, "t")
+    try:
+        assert _live_in_group(group) == []
+        assert locks.holders_of(run_lock) == []
+    finally:
+        locks.release(state, "t")
+    store = open_store(state)
+    (row,) = store.list_releases("t")
+    assert row["status"] == "interrupted"
+    release = store.get_release(row["id"])
+    assert "ended without an outcome" in next(p.message for p in release.phases if p.status == "interrupted")
+    assert release.finished_at
+
+
+def test_a_release_of_a_live_run_is_not_marked(tmp_path):
+    proc = _run_script(tmp_path, "local_slow.yml")
+    try:
+        (row,) = open_store(tmp_path / "state").list_releases("t")
+        assert row["status"] == "running"
+    finally:
+        proc.kill()
+        proc.wait()
+    (row,) = open_store(tmp_path / "state").list_releases("t")
+    assert row["status"] == "interrupted"
+
+
+def test_first_ctrl_c_finishes_the_batch_in_flight_then_stops(tmp_path):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    proc = _run_script(tmp_path, "local_batches.yml", hosts=("h1", "h2"), extravars={"marker_dir": str(markers)})
+    _wait_for(lambda: (markers / "h1.started").exists(), "the first batch started")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "finishing the step in flight" in err
+    assert (markers / "h1.done").exists()  # the batch in flight finished
+    assert not (markers / "h2.started").exists()  # the next one never started
+    (row,) = open_store(tmp_path / "state").list_releases("t")
+    assert row["status"] == "interrupted"
+
+
+def test_second_ctrl_c_aborts_now(tmp_path):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    proc = _run_script(tmp_path, "local_batches.yml", hosts=("h1", "h2"), extravars={"marker_dir": str(markers)})
+    _wait_for(lambda: (markers / "h1.started").exists(), "the first batch started")
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert not (markers / "h1.done").exists()  # cut in the middle of the step
+    (row,) = open_store(tmp_path / "state").list_releases("t")
+    assert row["status"] == "interrupted"
+    assert locks.holder(tmp_path / "state", "t") is None
