@@ -135,12 +135,23 @@ def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict, s
         output.info(f"unchanged, not rolled: {', '.join(sorted(unchanged))}")
     if not targets:
         return outcome
+    from ..runner import StagecraftError, check_stop
+
     for order, hosts in pipeline.rollout_batches(ctx.config, ctx.environment, targets):
-        result = run_playbook(ctx, "deploy.yml", inventory=inv, release=rel, phase=phase, envvars=envvars,
-                              extravars={"stagecraft_deploy_hosts": ",".join(hosts), "compose_stage": stage,
-                                         "stagecraft_batch_size": pipeline.batch_size(ctx.environment, len(hosts))},
-                              verbosity=s.verbose, display_mode="quiet" if s.quiet else "auto",
-                              title=f"{'rollout' if stage == 'all' else 'stateful services'}: {', '.join(hosts)}")
+        try:
+            check_stop()  # crash branch: Ctrl-C once stops before the next role's hosts
+            result = run_playbook(ctx, "deploy.yml", inventory=inv, release=rel, phase=phase, envvars=envvars,
+                                  extravars={"stagecraft_deploy_hosts": ",".join(hosts), "compose_stage": stage,
+                                             "stagecraft_batch_size": pipeline.batch_size(ctx.environment,
+                                                                                          len(hosts))},
+                                  verbosity=s.verbose, display_mode="quiet" if s.quiet else "auto",
+                                  title=f"{'rollout' if stage == 'all' else 'stateful services'}: {', '.join(hosts)}")
+        except StagecraftError as exc:
+            # crash branch: hosts whose rollout completed, for putting the others back (revert.put_back)
+            failed_run = getattr(exc, "result", None)
+            exc.completed = sorted(set(outcome) | set(((failed_run.artifact_data or {}).get("rollout") or {})
+                                                      if failed_run else ()))
+            raise
         outcome.update((result.artifact_data or {}).get("rollout") or {})
     return outcome
 
@@ -305,12 +316,17 @@ Examples:
 @click.option("--version", "version_", metavar="V", help="Version to deploy (default: the git commit).")
 @click.option("--services", metavar="A,B", help="Only rebuild these services (others keep their image tag).")
 @click.option("--limit", metavar="HOST[,HOST]", help="Roll out to these hosts only.")
+@click.option("--keep-partial", is_flag=True,
+              help="After a failed batch, leave the hosts of earlier completed batches on the new version "
+                   "(default: every host is put back on the previous release).")
 @FORCE
 @LOCK_WAIT
 @global_options
-def deploy(version_: str | None, services: str | None, limit: str | None, force: bool, lock_wait: float):
+def deploy(version_: str | None, services: str | None, limit: str | None, force: bool, lock_wait: float,
+           keep_partial: bool = False):
     from .. import pipeline
     from ..commands.infra_vars import validate_limit
+    from ..runner import RunFailed
     from ..runner.recorder import recorded_release
 
     ctx = env_context()
@@ -347,7 +363,12 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
             _run_hook(ctx, "pre-deploy", {"STAGECRAFT_VERSION": version, "STAGECRAFT_RELEASE": rel.id})
         _migrate(ctx, s, rel, "pre_deploy", plans, hostvars, hosts, envvars, unchanged)
         with rel.phase("rollout"):
-            outcome = _rollout(ctx, s, rel, plans, hosts, envvars, unchanged=unchanged)
+            try:
+                outcome = _rollout(ctx, s, rel, plans, hosts, envvars, unchanged=unchanged)
+            except RunFailed as exc:
+                # crash branch: a failed batch leaves every host on one release (stagecraft/revert.py).
+                _put_back(ctx, s, rel, exc, version, hosts, envvars, keep_partial)
+                raise
         _migrate(ctx, s, rel, "post_deploy", plans, hostvars, hosts, envvars)
         with rel.phase("finalize"):
             rel.update_manifest({"hosts": {h: {"compose": p.definition, "compose_hash": p.hash,
@@ -360,6 +381,32 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
                 "hosts": {h: o.get("services") for h, o in sorted(outcome.items())},
                 "urls": {u: _probe(u) for u in urls}}
     output.data(data, _describe_deploy)
+
+
+def _put_back(ctx, s, rel, exc, version: str, limit, envvars: dict, keep_partial: bool) -> None:
+    """crash branch: after a failed rollout, roll the hosts back to the previous release's compose
+    files and images; the failure's message then says which hosts run what (exit 2, or 10 when
+    --keep-partial leaves hosts on different releases)."""
+    from .. import revert
+    from ..errors import PARTIAL_FAILURE
+
+    targets = limit or [h.name for h in ctx.environment.hosts]
+    done = revert.put_back(
+        rel.store, ctx.environment.name, rel.id, version, targets, getattr(exc, "completed", []), keep_partial,
+        lambda plans, hosts, old_version: _rollout(ctx, s, rel, plans, hosts, {**envvars, "IMAGE_TAG": old_version}))
+    exc.message = f"{exc.message}\n{done.describe(version)}"
+    exc.args = (exc.message,)
+    rel.update_manifest({"put_back": {"to": done.previous.id if done.previous else None, "hosts": done.hosts,
+                                      "error": done.error}})
+    if done.mixed or done.error:
+        exc.exit_code = PARTIAL_FAILURE
+
+
+def _sync_history(ctx, store) -> None:
+    """crash branch: merge the release journal kept on the hosts (another machine's deploys)."""
+    from ..state import journal
+
+    journal.sync(ctx, store, warn=output.warn)
 
 
 def _describe_deploy(d: dict) -> str:
@@ -390,9 +437,8 @@ Examples:
 @LOCK_WAIT
 @global_options
 def rollback(to_previous: bool, to_release: str | None, to_version: str | None, force: bool, lock_wait: float):
-    from .. import pipeline
-    from ..commands.compose_render import HostDeploy
     from ..errors import UserError
+    from ..revert import plans_from_manifest
     from ..runner.recorder import recorded_release
     from ..state import open_store
 
@@ -402,6 +448,7 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
     if len(chosen) != 1:
         raise UserError("rollback target required: use exactly one of --to-previous, --to-release, --to-version")
     store = open_store(ctx.state_dir)
+    _sync_history(ctx, store)
     env = ctx.environment.name
     history = [r for r in store.list_releases(env) if r["kind"] in ("deploy", "rollback")]
     completed = [r for r in history if r["status"] == "completed"]
@@ -426,15 +473,7 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
     manifest = target.manifest
     if not manifest.get("hosts"):
         raise UserError(f"release '{target.id}' has no recorded compose files (imported or infra release)")
-    plans = {h: HostDeploy(host=h, definition=v["compose"], hash=v["compose_hash"], services=v["services"],
-                           images={}, edge_config=v.get("edge_config", ""),
-                           secret_names=v.get("secret_names", []))
-             for h, v in manifest["hosts"].items()}
-    for name, plan in plans.items():
-        import yaml
-
-        plan.images.update({n: sv.get("image", "") for n, sv in
-                            (yaml.safe_load(plan.definition).get("services") or {}).items()})
+    plans = plans_from_manifest(manifest)
     names, values = _env_names(ctx, require_values=True)
     envvars = {**values, "IMAGE_TAG": target.version}
     if ctx.config.project.images.transport == "registry":
@@ -502,6 +541,7 @@ def _show_plan(ctx, version: str):
 
     plans = _desired(ctx, version)
     store = open_store(ctx.state_dir)
+    _sync_history(ctx, store)
     current = next((store.get_release(r["id"]) for r in store.list_releases(ctx.environment.name)
                     if r["kind"] in ("deploy", "rollback") and r["status"] == "completed"), None)
     deployed = (current.manifest.get("hosts") if current else None) or {}

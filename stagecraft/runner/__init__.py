@@ -16,7 +16,7 @@
   on a descriptor its children inherit (stagecraft/state/lock.py).
 - First SIGINT (Ctrl-C): the step in flight finishes on the current batch's hosts, no further
   batch starts (deploy.yml ends the play when `stagecraft_stop_file` exists), then `Interrupted`
-  is raised. A second SIGINT, or SIGTERM, cancels now through ansible-runner's cancel callback.
+  is raised. A second SIGINT, or SIGTERM, aborts now: the guard kills every process of the run.
 """
 
 from __future__ import annotations
@@ -169,6 +169,7 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
     buffer: list[dict] = []
     failed_tasks: list[dict] = []
     cancelled = threading.Event()
+    aborted = threading.Event()
     display = Display(display_mode, title or f"{path.stem} on {env_ctx.environment.name}")
 
     def flush():
@@ -198,7 +199,13 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
             os.write(2, b"\nCtrl-C: finishing the step in flight on this batch, then stopping "
                         b"(Ctrl-C again to abort now)\n")  # a plain write: safe inside a handler
             return
-        cancelled.set()
+        # Abort now: the guard kills the whole run (Ansible's workers leave its process group, so
+        # ansible-runner's own cancel, a killpg, would miss them).
+        try:
+            os.kill(int((run_dir / "guard.pid").read_text()), signal.SIGTERM)
+            aborted.set()
+        except (OSError, ValueError):
+            cancelled.set()  # the guard is not running yet
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -226,7 +233,7 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
                        artifact_data=_artifact_data(runner), private_data_dir=str(run_dir))
     if release is not None and phase is not None:
         release.store.record_hosts(release.id, phase, stats)
-    if cancelled.is_set() or runner.status == "canceled":
+    if cancelled.is_set() or aborted.is_set() or runner.status == "canceled":
         raise Interrupted(f"run {run_id} was interrupted")
     if _Stop.requested:
         raise Interrupted(f"stopped after the step in flight (Ctrl-C); run {run_id}")
@@ -250,7 +257,7 @@ def _guard(env_ctx, run_dir: Path) -> dict:
     run_lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     playbook = shutil.which("ansible-playbook", path=ansible_env()["PATH"]) or "ansible-playbook"
     return {"STAGECRAFT_GUARD_PARENT": str(os.getpid()), "STAGECRAFT_RUN_LOCK": str(run_lock),
-            "STAGECRAFT_GUARD_BINARY": playbook}
+            "STAGECRAFT_GUARD_BINARY": playbook, "STAGECRAFT_GUARD_PIDFILE": str(run_dir / "guard.pid")}
 
 
 def describe_failure(result: RunResult) -> str:

@@ -12,6 +12,7 @@ import signal
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
+from ..state import journal
 from ..state import lock as locks
 from ..state.store import PHASES, Store, open_store
 from . import Interrupted
@@ -101,10 +102,13 @@ def recorded_release(env_ctx, *, kind: str = "deploy", phases=PHASES, version: s
                      lock_wait: float = 0, manifest: dict | None = None, command: str | None = None):
     env = env_ctx.environment.name
     with locks.env_lock(env_ctx.state_dir, env, wait=lock_wait, command=command), \
-            (host_lock(env_ctx, command=command, version=version) if kind in HOST_LOCKED else nullcontext()):
+            (host_lock(env_ctx, command=command, version=version) if kind in HOST_LOCKED else nullcontext()) as hl:
         store = open_store(env_ctx.state_dir)
+        journaled = hl is not None and kind in journal.KINDS
+        if journaled:  # the history other machines wrote, before this release picks its previous one
+            journal.sync(env_ctx, store, warn=_warn)
         # We hold this environment's lock now: any release of it still open belongs to a dead process.
-        store.mark_dead_runs(lambda e: e != env and locks.is_held(env_ctx.state_dir, e))
+        dead = store.mark_dead_runs(lambda e: e != env and locks.is_held(env_ctx.state_dir, e))
         rid = store.create_release(env, kind=kind, version=version, commit_sha=commit_sha, phases=phases,
                                    command=command or "", manifest=manifest)
         previous = signal.signal(signal.SIGTERM, _term_as_interrupt)
@@ -119,4 +123,13 @@ def recorded_release(env_ctx, *, kind: str = "deploy", phases=PHASES, version: s
             for p in store.get_release(rid).phases:
                 if p.status == "pending":
                     store.set_phase(rid, p.name, "skipped", "not reached")
+            if journaled:  # this release (and those a killed run left) join the hosts' history
+                for done in [r for r in dead if store.get_release(r).environment == env] + [rid]:
+                    journal.publish(env_ctx.config.project.name, env, hl.hosts, store.get_release(done), warn=_warn)
             store.close()
+
+
+def _warn(message: str) -> None:
+    from ..cli import output
+
+    output.warn(message)
