@@ -115,7 +115,7 @@ def fetch(project: str, env: str, hosts: dict, warn=print) -> tuple[dict, dict]:
 def merge(store, entries: dict) -> list[str]:
     """Union the journal into the local store; returns the ids inserted or completed."""
     changed = []
-    for rid, data in sorted(entries.items()):
+    for rid, data in sorted(entries.items(), key=lambda kv: (kv[1].get("created_at") or "", kv[0])):
         if not rid or data.get("kind") not in KINDS:
             continue
         local = store.get_release(rid)

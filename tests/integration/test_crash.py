@@ -142,3 +142,41 @@ def test_leftovers_of_an_interrupted_run_are_cleaned_before_the_rollout(shop):
     images = shop.ssh("app-1", "docker ps -a --format '{{.Image}}' --filter label=com.docker.compose.service=web"
                       ).stdout.split()
     assert images == [f"{shop.project}/web:clean"] * 2
+
+
+def test_a_failed_batch_puts_every_host_back_on_the_previous_release(shop):
+    rows = json.loads(shop.cli("releases", "list", "--kind", "deploy", "-o", "json").stdout)
+    before = next(r["version"] for r in rows if r["status"] == "completed")
+    (shop.project_dir / ".env.local").write_text("APP_HEALTHY=false\nSHOP_SECRET=x\n")
+    try:
+        with Load(f"http://{shop.hosts['gw-1']}/") as load:
+            proc = shop.cli("deploy", "--version", "bad", "-o", "json", check=False)
+    finally:
+        (shop.project_dir / ".env.local").write_text("APP_HEALTHY=true\nSHOP_SECRET=x\n")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "hosts put back on the previous release" in proc.stderr
+    for host in ("app-1", "app-2", "gw-1"):
+        assert f"  {host}: {before}" in proc.stderr, proc.stderr
+    assert load.failed == 0, load.errors
+    assert web_images(shop) == {h: [f"{shop.project}/web:{before}"] for h in ("app-1", "app-2")}
+
+
+def test_an_empty_state_dir_sees_the_history_and_rolls_back(shop):
+    """A second checkout (a CI runner) with an empty .stagecraft/: only the SSH key and known hosts."""
+    other = second_machine(shop, "ci")
+    mine = json.loads(shop.cli("releases", "list", "-e", "local", "--kind", "deploy", "-o", "json").stdout)
+    theirs = json.loads(shop.cli("releases", "list", "-e", "local", "--kind", "deploy", "-o", "json",
+                                 env={"STAGECRAFT_STATE_DIR": str(other)}).stdout)
+    finished = [(r["id"], r["version"], r["status"]) for r in mine if r["status"] != "running"]
+    assert [(r["id"], r["version"], r["status"]) for r in theirs] == finished
+    completed = [r for r in mine if r["status"] == "completed"]
+    plan = json.loads(shop.cli("plan", "--version", "next", "-o", "json",
+                               env={"STAGECRAFT_STATE_DIR": str(other)}).stdout)
+    assert plan["current_release"] == completed[0]["id"]
+    back = json.loads(shop.cli("rollback", "--to-previous", "-o", "json",
+                               env={"STAGECRAFT_STATE_DIR": str(other)}).stdout)
+    assert back["target"] == completed[1]["id"]
+    assert web_images(shop) == {h: [f"{shop.project}/web:{completed[1]['version']}"] for h in ("app-1", "app-2")}
+    # The first machine sees the rollback the other one made.
+    rows = json.loads(shop.cli("releases", "list", "-e", "local", "-o", "json").stdout)
+    assert rows[0]["id"] == back["release"] and rows[0]["kind"] == "rollback" and rows[0]["status"] == "completed"

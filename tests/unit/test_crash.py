@@ -3,6 +3,7 @@ interrupted by the next command; Ctrl-C once finishes the batch in flight, twice
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -146,3 +147,81 @@ def test_second_ctrl_c_aborts_now(tmp_path):
     (row,) = open_store(tmp_path / "state").list_releases("t")
     assert row["status"] == "interrupted"
     assert locks.holder(tmp_path / "state", "t") is None
+
+
+def _completed(store, version: str, hosts=("app-1", "app-2")) -> str:
+    compose = f"services:\n  web:\n    image: shop/web:{version}\n"
+    rid = store.create_release("prod", version=version, manifest={"hosts": {
+        h: {"compose": compose, "compose_hash": f"h-{version}", "services": [{"name": "web"}]} for h in hosts}})
+    for phase in ("build", "push", "migrate_pre", "rollout", "migrate_post", "finalize"):
+        store.set_phase(rid, phase, "completed")
+    return rid
+
+
+def test_failed_batch_puts_every_host_back_on_the_previous_release(tmp_path):
+    from stagecraft import revert
+
+    store = open_store(tmp_path)
+    old = _completed(store, "v1")
+    new = store.create_release("prod", version="v2")
+    calls = []
+    done = revert.put_back(store, "prod", new, "v2", ["app-1", "app-2", "gw-1"], ["app-1"], False,
+                           lambda plans, hosts, version: calls.append((sorted(plans), hosts, version)))
+    # gw-1 has no compose file in v1: nothing to put back there.
+    assert calls == [(["app-1", "app-2"], ["app-1", "app-2"], "v1")]
+    assert plans_images(store, old) == {"app-1": {"web": "shop/web:v1"}, "app-2": {"web": "shop/web:v1"}}
+    assert done.hosts == {"app-1": "v1", "app-2": "v1", "gw-1": "?"}
+    assert f"previous release {old} (v1)" in done.describe("v2")
+
+
+def plans_images(store, rid):
+    from stagecraft import revert
+
+    return {h: p.images for h, p in revert.plans_from_manifest(store.get_release(rid).manifest).items()}
+
+
+def test_keep_partial_leaves_completed_batches_on_the_new_version(tmp_path):
+    from stagecraft import revert
+
+    store = open_store(tmp_path)
+    _completed(store, "v1")
+    new = store.create_release("prod", version="v2")
+    calls = []
+    done = revert.put_back(store, "prod", new, "v2", ["app-1", "app-2"], ["app-1"], True,
+                           lambda plans, hosts, version: calls.append(hosts))
+    assert calls == [["app-2"]]
+    assert done.hosts == {"app-1": "v2", "app-2": "v1"} and done.mixed
+    assert "app-1: new version v2" in done.describe("v2")
+
+
+def test_nothing_to_put_back_without_an_earlier_completed_release(tmp_path):
+    from stagecraft import revert
+
+    store = open_store(tmp_path)
+    new = store.create_release("prod", version="v2")
+    done = revert.put_back(store, "prod", new, "v2", ["app-1"], [], False, lambda *a: pytest.fail("rolled"))
+    assert done.previous is None and "no earlier completed release" in done.describe("v2")
+
+
+def test_journal_merges_into_an_empty_store_and_rollback_finds_the_previous(tmp_path):
+    from stagecraft import revert
+    from stagecraft.state import journal
+
+    a = open_store(tmp_path / "a")
+    v1 = _completed(a, "v1")
+    time.sleep(0.002)  # ids of one millisecond order by their random suffix
+    v2 = _completed(a, "v2")
+    entries = {r: journal.entry(a.get_release(r)) for r in (v1, v2)}
+    # What travels has no per-host Ansible counters and round-trips through JSON.
+    entries = json.loads(json.dumps(entries))
+    b = open_store(tmp_path / "b")
+    assert journal.merge(b, entries) == [v1, v2]
+    assert [(r["id"], r["status"]) for r in b.list_releases("prod")] == [(v2, "completed"), (v1, "completed")]
+    assert revert.previous_release(b, "prod", v2).id == v1
+    assert journal.merge(b, entries) == []  # finished releases never change: merging twice is a no-op
+    # A release left open here but finished elsewhere takes the finished record.
+    c = open_store(tmp_path / "c")
+    c.conn.execute("INSERT INTO releases(id, environment, kind, created_at) VALUES (?, 'prod', 'deploy', 'x')", (v2,))
+    assert journal.merge(c, {v2: entries[v2]}) == [v2]
+    assert c.get_release(v2).status == "completed"
+
