@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from ..errors import ExternalError, UserError
 
 LEASE = float(os.environ.get("STAGECRAFT_HOST_LOCK_LEASE", "120"))
+ROOT = "/srv/stagecraft"  # on the hosts, beside each project's compose files
 
 
 def lock_dir(project: str, env: str) -> str:
-    return f"/srv/stagecraft/{project}/locks/{env}.lock"
+    return f"{ROOT}/{project}/locks/{env}.lock"
 
 
 def acquire_script(project: str, env: str, info: dict, lease: float, takeover_token: str = "") -> str:

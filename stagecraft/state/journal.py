@@ -30,7 +30,9 @@ KINDS = ("deploy", "rollback")
 
 
 def journal_dir(project: str, env: str) -> str:
-    return f"/srv/stagecraft/{project}/journal/{env}"
+    from .hostlock import ROOT
+
+    return f"{ROOT}/{project}/journal/{env}"
 
 
 def entry(release) -> dict:
