@@ -135,7 +135,8 @@ def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict, s
         output.info(f"unchanged, not rolled: {', '.join(sorted(unchanged))}")
     if not targets:
         return outcome
-    from ..runner import StagecraftError, check_stop
+    from ..errors import StagecraftError
+    from ..runner import check_stop
 
     for order, hosts in pipeline.rollout_batches(ctx.config, ctx.environment, targets):
         try:
