@@ -151,12 +151,16 @@ def test_leftovers_of_an_interrupted_run_are_cleaned_before_the_rollout(shop):
 def test_a_failed_batch_puts_every_host_back_on_the_previous_release(shop):
     rows = json.loads(shop.cli("releases", "list", "--kind", "deploy", "-o", "json").stdout)
     before = next(r["version"] for r in rows if r["status"] == "completed")
-    (shop.project_dir / ".env.local").write_text("APP_HEALTHY=false\nSHOP_SECRET=x\n")
+    # A release that is bad by itself (its compose file), not by the environment's values: putting
+    # the previous release back must then give healthy hosts.
+    compose = shop.project_dir / "docker-compose.yml"
+    good = compose.read_text()
+    compose.write_text(good.replace("APP_HEALTHY: ${APP_HEALTHY:-true}", 'APP_HEALTHY: "false"'))
     try:
         with Load(f"http://{shop.hosts['gw-1']}/") as load:
             proc = shop.cli("deploy", "--version", "bad", "-o", "json", check=False)
     finally:
-        (shop.project_dir / ".env.local").write_text("APP_HEALTHY=true\nSHOP_SECRET=x\n")
+        compose.write_text(good)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "hosts put back on the previous release" in proc.stderr
     for host in ("app-1", "app-2", "gw-1"):
