@@ -1,12 +1,12 @@
 """After a failed rollout: put the hosts back on the previous release, so a failed deploy leaves every
 host on one release.
 
-The hosts this deploy may have changed are rolled out again with the previous completed release's
-compose files and images (recorded in its manifest; the images are still on the hosts, nothing is
-rebuilt). The rollout module leaves a host that still runs the previous release alone, so putting
-back a host the failed run never reached costs one no-op check. By default every targeted host is
-put back; with `--keep-partial` only the hosts whose batch failed, and hosts of earlier batches stay
-on the new version.
+The hosts the failed run reached are rolled out again with the previous completed release's compose
+files and images (recorded in its manifest; the images are still on the hosts, nothing is
+rebuilt); hosts it never reached still run the previous release and are left alone. By default
+every reached host is put back; with `--keep-partial` only those whose batch did not complete, and
+hosts of earlier completed batches stay on the new version. Environment values (env_file,
+secrets) are not part of a release: the current ones are written again.
 """
 
 from __future__ import annotations
@@ -59,9 +59,10 @@ class Reverted:
 
 def put_back(store, environment: str, release_id: str, new_version: str, targets: list[str],
              completed: list[str], keep_partial: bool, roll) -> Reverted:
-    """Roll `targets` back to the previous release with `roll(plans, hosts, version)` (the deploy's own
-    rollout); with keep_partial, hosts whose batch completed (`completed`) stay on the new version.
-    Returns who runs what."""
+    """Roll `targets` (the hosts the failed run reached) back to the previous release with
+    `roll(plans, hosts, version)` (the deploy's own rollout); with keep_partial, hosts whose batch
+    completed (`completed`) stay on the new version. Returns who runs what (hosts not in `targets`
+    are not listed: they were never touched)."""
     from .errors import StagecraftError
 
     previous = previous_release(store, environment, release_id)

@@ -152,6 +152,7 @@ def _rollout(ctx, s, rel, plans: dict, limit: list[str] | None, envvars: dict, s
             failed_run = getattr(exc, "result", None)
             exc.completed = sorted(set(outcome) | set(((failed_run.artifact_data or {}).get("rollout") or {})
                                                       if failed_run else ()))
+            exc.reached = sorted(set(exc.completed) | set(failed_run.hosts if failed_run else ()))
             raise
         outcome.update((result.artifact_data or {}).get("rollout") or {})
     return outcome
@@ -307,7 +308,10 @@ Phases, recorded as a release: build (images), push (to the hosts over SSH, or
 a registry), migrate_pre, rollout (per host, in role order data -> app ->
 gateway, in batches; stateless services roll beside the old containers and
 switch only when healthy), migrate_post, finalize. A failed batch stops the
-deploy before further hosts are touched; the old version keeps serving.
+deploy before further hosts are touched, and the hosts it reached are put back
+on the previous release (--keep-partial keeps completed batches on the new
+one). Ctrl-C once finishes the step in flight on the current batch and stops;
+twice aborts now.
 
 \b
 Examples:
@@ -385,21 +389,22 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
 
 
 def _put_back(ctx, s, rel, exc, version: str, limit, envvars: dict, keep_partial: bool) -> None:
-    """crash branch: after a failed rollout, roll the hosts back to the previous release's compose
-    files and images; the failure's message then says which hosts run what (exit 2, or 10 when
-    --keep-partial leaves hosts on different releases)."""
+    """crash branch: after a failed rollout, roll the hosts it reached back to the previous release's
+    compose files and images; the failure's message then says which hosts run what (exit 2, or 10
+    when --keep-partial leaves hosts on different releases)."""
     from .. import revert
     from ..errors import PARTIAL_FAILURE
 
     targets = limit or [h.name for h in ctx.environment.hosts]
     done = revert.put_back(
-        rel.store, ctx.environment.name, rel.id, version, targets, getattr(exc, "completed", []), keep_partial,
+        rel.store, ctx.environment.name, rel.id, version, getattr(exc, "reached", targets),
+        getattr(exc, "completed", []), keep_partial,
         lambda plans, hosts, old_version: _rollout(ctx, s, rel, plans, hosts, {**envvars, "IMAGE_TAG": old_version}))
     exc.message = f"{exc.message}\n{done.describe(version)}"
     exc.args = (exc.message,)
     rel.update_manifest({"put_back": {"to": done.previous.id if done.previous else None, "hosts": done.hosts,
                                       "error": done.error}})
-    if done.mixed or done.error:
+    if done.mixed and not done.error:
         exc.exit_code = PARTIAL_FAILURE
 
 
