@@ -116,7 +116,10 @@ Phases, recorded as a release: build (images), push (to the hosts over SSH, or
 a registry), migrate_pre, rollout (per host, in role order data -> app ->
 gateway, in batches; stateless services roll beside the old containers and
 switch only when healthy), migrate_post, finalize. A failed batch stops the
-deploy before further hosts are touched; the old version keeps serving.
+deploy before further hosts are touched, and the hosts it reached are put back
+on the previous release (--keep-partial keeps completed batches on the new
+one). Ctrl-C once finishes the step in flight on the current batch and stops;
+twice aborts now.
 
 \b
 Examples:
@@ -127,10 +130,14 @@ Examples:
 @click.option("--services", metavar="A,B", help="Only build these services; the others keep the image their hosts run "
               "(from the last completed release).")
 @click.option("--limit", metavar="HOST[,HOST]", help="Roll out to these hosts only.")
+@click.option("--keep-partial", is_flag=True,
+              help="After a failed batch, leave the hosts of earlier completed batches on the new version "
+                   "(default: every host is put back on the previous release).")
 @FORCE
 @LOCK_WAIT
 @global_options
-def deploy(version_: str | None, services: str | None, limit: str | None, force: bool, lock_wait: float):
+def deploy(version_: str | None, services: str | None, limit: str | None, keep_partial: bool, force: bool,
+           lock_wait: float):
     from ..commands.infra_vars import validate_limit
     from ..deploy import phases, probe, render
     from ..deploy.envvars import deploy_env
@@ -144,7 +151,8 @@ def deploy(version_: str | None, services: str | None, limit: str | None, force:
     wanted = _services(compose, services) or sorted(
         {svc for h in ctx.environment.hosts for svc in ctx.config.services_for_roles(h.roles)})
     names, envvars = deploy_env(ctx, version, require_values=not dry_run)
-    session = _session(ctx, envvars=envvars, env_names=names, limit=hosts or None, force=force)
+    session = _session(ctx, envvars=envvars, env_names=names, limit=hosts or None, force=force, put_back=True,
+                       keep_partial=keep_partial)
     if dry_run:
         return _show_plan(session, version)
     pinned = _pinned_refs(ctx, compose, wanted) if services else None
@@ -190,9 +198,13 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
     from ..deploy.history import rollback_target
     from ..state import open_store
 
+    from ..state import journal
+
     ctx = env_context()
     env = ctx.environment.name
-    target = rollback_target(open_store(ctx.state_dir), env, to_previous=to_previous, to_release=to_release,
+    store = open_store(ctx.state_dir)
+    journal.sync(ctx, store, warn=output.warn)  # the history other machines wrote on the hosts
+    target = rollback_target(store, env, to_previous=to_previous, to_release=to_release,
                              to_version=to_version)
     names, envvars = deploy_env(ctx, target.version)
     if settings().dry_run:
@@ -218,8 +230,12 @@ def _show_plan(session, version: str):
     from ..deploy.migrations import pending_migrations
     from ..state import open_store
 
+    from ..state import journal
+
     desired = _desired(session, version)
-    current = open_store(session.ctx.state_dir).current(session.environment.name)
+    store = open_store(session.ctx.state_dir)
+    journal.sync(session.ctx, store, warn=output.warn)  # what other machines deployed (the hosts' journal)
+    current = store.current(session.environment.name)
     deployed = render.desired_from_manifest(current.manifest) if current and current.manifest.get("hosts") else {}
     data = {"environment": session.environment.name, "version": version,
             "current_release": current.id if current else None, "current_version": current.version if current else None,

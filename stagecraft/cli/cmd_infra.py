@@ -244,7 +244,15 @@ def down(yes: bool, keep_volumes: bool):
             raise UserError("infra down needs confirmation: pass --yes to remove the hosts non-interactively")
         click.confirm(f"Remove {len(plan['hosts'])} host(s) of '{ctx.environment.name}' "
                       f"({', '.join(plan['hosts'])}){'' if keep_volumes else ' and their volumes'}?", abort=True)
-    result = plan if s.dry_run else driver.destroy(ctx.driver_context(), output.info, keep_volumes=keep_volumes)
+    if s.dry_run:
+        result = plan
+    else:
+        # Never remove hosts under a running deploy: the lock here and on the hosts (when they answer).
+        from ..runner.recorder import host_lock_if_reachable
+        from ..state import lock as locks
+
+        with locks.env_lock(ctx.state_dir, ctx.environment.name), host_lock_if_reachable(ctx):
+            result = driver.destroy(ctx.driver_context(), output.info, keep_volumes=keep_volumes)
     data = {**result, "environment": ctx.environment.name, "removed": not s.dry_run}
 
     def describe(d):

@@ -12,9 +12,21 @@ from .settings import global_options, settings
 
 
 def _store():
-    from ..state import open_store
+    """The local store, with the release journal of the environment's hosts merged in (when an
+    environment is given and its hosts answer): a machine with an empty state dir sees the history."""
+    from ..errors import StagecraftError
+    from ..state import journal, open_store
 
-    return open_store(settings().state_dir)
+    store = open_store(settings().state_dir)
+    if settings().get("env"):
+        from .context import env_context
+
+        try:
+            ctx = env_context()
+        except StagecraftError:
+            return store  # no usable config here: local history only
+        journal.sync(ctx, store, warn=output.warn)
+    return store
 
 
 @click.group(help="""Release history: every deploy, rollback and infra run, recorded from Ansible events.

@@ -7,7 +7,7 @@ Extension points (kept small so crash-safety work can wrap them):
 
 from __future__ import annotations
 
-from ..runner import RunFailed, run_playbook
+from ..runner import RunFailed, check_stop, run_playbook
 from .batches import batch_size, rollout_batches
 
 SKIPPED = "skipped: the host already runs this release"
@@ -30,10 +30,14 @@ def roll(session, rel, desired: dict, inventory, targets: list[str] | None, stag
     if unchanged and stage == "all":
         session.say(f"unchanged, not rolled: {', '.join(sorted(unchanged))}")
     for _order, batch in rollout_batches(session.config, env, hosts):
+        check_stop()  # Ctrl-C once: the batch in flight finished its step; stop before the next one
         try:
             outcome.update(roll_batch(session, rel, inventory, batch, stage, desired))
         except RunFailed as failure:
-            on_failed_batch(session, rel, batch, failure)
+            run = failure.result
+            completed = sorted(set(outcome) | set(((run.artifact_data or {}).get("rollout") or {})))
+            reached = sorted(set(completed) | set(run.hosts))
+            on_failed_batch(session, rel, desired, reached, completed, failure)
             raise
     return outcome
 
@@ -55,6 +59,30 @@ def roll_batch(session, rel, inventory, hosts: list[str], stage: str, desired: d
     return (result.artifact_data or {}).get("rollout") or {}
 
 
-def on_failed_batch(session, rel, hosts: list[str], failure: RunFailed) -> None:
-    """A batch failed: the deploy stops here and hosts not yet rolled keep the old version.
-    (Nothing to undo today; this is where reverting the failed batch belongs.)"""
+def on_failed_batch(session, rel, desired: dict, reached: list[str], completed: list[str], failure: RunFailed) -> None:
+    """A batch failed. In a deploy (session.put_back), the hosts the run reached go back to the previous
+    release's compose files and images (deploy.revert; with --keep-partial, completed batches stay on the
+    new version); the failure's message then says which host runs what (exit 2, or 10 when hosts are
+    left on different releases)."""
+    from dataclasses import replace
+
+    from ..errors import PARTIAL_FAILURE
+    from . import revert
+    from .envvars import IMAGE_TAG
+
+    if not session.put_back:
+        return
+    version = session.envvars.get(IMAGE_TAG, "")
+
+    def roll_back(plans: dict, hosts: list[str], old_version: str) -> None:
+        old = replace(session, envvars={**session.envvars, IMAGE_TAG: old_version}, put_back=False, limit=hosts)
+        roll(old, rel, plans, old.inventory(plans), hosts)
+
+    done = revert.put_back(rel.store, session.environment.name, rel.id, version, reached, completed,
+                           session.keep_partial, roll_back)
+    failure.message = f"{failure.message}\n{done.describe(version)}"
+    failure.args = (failure.message,)
+    rel.update_manifest({"put_back": {"to": done.previous.id if done.previous else None, "hosts": done.hosts,
+                                      "error": done.error}})
+    if done.mixed and not done.error:
+        failure.exit_code = PARTIAL_FAILURE

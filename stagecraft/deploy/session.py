@@ -17,6 +17,8 @@ class Session:
     env_names: list = field(default_factory=list)  # variables the hosts' .env holds
     limit: list | None = None  # --limit hosts; None: every host
     force: bool = False
+    put_back: bool = False  # a failed batch puts the hosts it reached back on the previous release (deploy)
+    keep_partial: bool = False  # ...except those of completed batches (--keep-partial)
     firewall: dict = field(default_factory=dict)  # host -> firewall state the probe found (loaded, restored, ...)
     verbosity: int = 0
     quiet: bool = False

@@ -13,12 +13,18 @@
   bundled collection (ANSIBLE_COLLECTIONS_PATH).
 - Events drive the live display and are stored compactly in the release (when `release` is given),
   with per-host results from the stats event; `artifact_data` carries what roles `set_stats`.
-- SIGINT/SIGTERM cancel the run through ansible-runner's cancel callback; `Interrupted` is raised.
+- Process lifetime: ansible-playbook starts under `guard.py` (ansible-runner's `binary`), which
+  kills the run's whole process group when Stagecraft dies and holds the environment's run lock
+  on a descriptor its children inherit (stagecraft/state/lock.py).
+- First SIGINT (Ctrl-C): the step in flight finishes on the current batch's hosts, no further
+  batch starts (deploy.yml ends the play when `stagecraft_stop_file` exists), then `Interrupted`
+  is raised. A second SIGINT, or SIGTERM, aborts now: the guard kills every process of the run.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import threading
@@ -37,6 +43,22 @@ FLUSH_EVERY = 500
 
 class Interrupted(StagecraftError):
     exit_code = 130
+
+
+class _Stop:
+    """Set by the first Ctrl-C of the process: callers stop before their next batch or step."""
+
+    requested = False
+
+
+def stop_requested() -> bool:
+    return _Stop.requested
+
+
+def check_stop() -> None:
+    """Raise Interrupted when a graceful stop was asked for (between batches and steps)."""
+    if _Stop.requested:
+        raise Interrupted("stopped after the step in flight (Ctrl-C)")
 
 
 class RunFailed(StagecraftError):
@@ -160,11 +182,18 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
     path = Path(playbook)
     if not path.is_absolute():
         path = resources.playbooks_dir() / playbook
-    cmdline = " ".join(x for x in ("--check" if check else "", "--diff" if diff else "") if x)
+    # The playbook goes on the command line: with a `binary` (the guard) ansible-runner does not add it.
+    cmdline = " ".join(x for x in ("--check" if check else "", "--diff" if diff else "",
+                                   shlex.quote(str(path))) if x)
+    check_stop()
+    stop_file = run_dir / "stop"  # its existence ends the play before the next batch
+    extravars = {**(extravars or {}), "stagecraft_stop_file": str(stop_file)}
+    guard_env = _guard(env_ctx, run_dir)
 
     buffer: list[dict] = []
     failed_tasks: list[dict] = []
     cancelled = threading.Event()
+    aborted = threading.Event()
     display = Display(display_mode, title or f"{path.stem} on {env_ctx.environment.name}")
 
     def flush():
@@ -188,7 +217,19 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
     previous = {}
 
     def on_signal(signum, frame):
-        cancelled.set()
+        if signum == signal.SIGINT and not _Stop.requested:
+            _Stop.requested = True
+            stop_file.touch()
+            os.write(2, b"\nCtrl-C: finishing the step in flight on this batch, then stopping "
+                        b"(Ctrl-C again to abort now)\n")  # a plain write: safe inside a handler
+            return
+        # Abort now: the guard kills the whole run (Ansible's workers leave its process group, so
+        # ansible-runner's own cancel, a killpg, would miss them).
+        try:
+            os.kill(int((run_dir / "guard.pid").read_text()), signal.SIGTERM)
+            aborted.set()
+        except (OSError, ValueError):
+            cancelled.set()  # the guard is not running yet
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -200,11 +241,10 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
             with serve_secrets({**served, **(envvars or {})}) as socket_env:
                 runner = ansible_runner.interface.init_runner(
                     private_data_dir=str(run_dir), ident=run_id, playbook=str(path), inventory=str(inv_file),
-                    extravars=extravars or {}, envvars=ansible_env(socket_env), limit=limit,
-                    verbosity=verbosity or None, cmdline=cmdline or None, quiet=True, suppress_env_files=True,
-                    event_handler=on_event, cancel_callback=cancelled.is_set,
-                    settings={"suppress_ansible_output": True},
-                    forks=_forks(inventory),
+                    extravars=extravars, envvars=ansible_env({**socket_env, **guard_env}), limit=limit,
+                    binary=str(run_dir / "guard"), verbosity=verbosity or None, cmdline=cmdline, quiet=True,
+                    suppress_env_files=True, event_handler=on_event, cancel_callback=cancelled.is_set,
+                    settings={"suppress_ansible_output": True}, forks=_forks(inventory),
                 )
                 runner.config.env = minimal_env(runner.config.env)
                 runner.run()
@@ -219,11 +259,31 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
                        artifact_data=_artifact_data(runner), private_data_dir=str(run_dir))
     if release is not None and phase is not None:
         release.store.record_hosts(release.id, phase, stats)
-    if cancelled.is_set() or runner.status == "canceled":
+    if cancelled.is_set() or aborted.is_set() or runner.status == "canceled":
         raise Interrupted(f"run {run_id} was interrupted")
+    if _Stop.requested:
+        raise Interrupted(f"stopped after the step in flight (Ctrl-C); run {run_id}")
     if raise_on_failure and not result.ok:
         raise RunFailed(describe_failure(result), result)
     return result
+
+
+def _guard(env_ctx, run_dir: Path) -> dict:
+    """Write the run's guard launcher (ansible-runner execs it in place of ansible-playbook);
+    returns the environment variables it reads."""
+    import sys
+
+    from ..state.lock import run_lock_path
+
+    launcher = run_dir / "guard"
+    launcher.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} "
+                        f"{shlex.quote(str(Path(__file__).with_name('guard.py')))} \"$@\"\n")
+    launcher.chmod(0o700)
+    run_lock = run_lock_path(env_ctx.state_dir, env_ctx.environment.name)
+    run_lock.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    playbook = shutil.which("ansible-playbook", path=ansible_env()["PATH"]) or "ansible-playbook"
+    return {"STAGECRAFT_GUARD_PARENT": str(os.getpid()), "STAGECRAFT_RUN_LOCK": str(run_lock),
+            "STAGECRAFT_GUARD_BINARY": playbook, "STAGECRAFT_GUARD_PIDFILE": str(run_dir / "guard.pid")}
 
 
 def describe_failure(result: RunResult) -> str:

@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 import signal
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
+from ..state import journal
 from ..state import lock as locks
 from ..state.store import PHASES, Store, open_store
 from . import Interrupted
@@ -48,6 +49,51 @@ def _term_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+# Kinds of run that change what the hosts run: they also hold the lock kept on the hosts.
+HOST_LOCKED = ("deploy", "rollback", "migrate")
+
+
+@contextmanager
+def host_lock(env_ctx, *, command: str | None = None, version: str = ""):
+    """Hold the environment's lock on its hosts (stagecraft/state/hostlock.py) for the block."""
+    import sys
+
+    from ..commands.inventory import to_list_json
+    from ..state import hostlock
+
+    config = getattr(env_ctx, "config", None)
+    hosts = hostlock.lockable_hosts(to_list_json(env_ctx.inventory())["_meta"]["hostvars"]) if config else {}
+    if not hosts:
+        yield None
+        return
+    lock = hostlock.HostLock(config.project.name, env_ctx.environment.name, hosts,
+                             hostlock.new_info(command or " ".join(["stagecraft", *sys.argv[1:]]), version),
+                             warn=_warn)
+    lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+@contextmanager
+def host_lock_if_reachable(env_ctx):
+    """The host lock, unless the hosts do not answer (infra down must still remove broken hosts)."""
+    from ..errors import ExternalError
+
+    try:
+        cm = host_lock(env_ctx)
+        lock = cm.__enter__()
+    except ExternalError as exc:
+        _warn(f"hosts not locked ({exc.message})")
+        yield None
+        return
+    try:
+        yield lock
+    finally:
+        cm.__exit__(None, None, None)
+
+
 @contextmanager
 def recorded_release(env_ctx, *, kind: str = "deploy", phases=PHASES, version: str = "", commit_sha: str = "",
                      lock_wait: float = 0, manifest: dict | None = None, command: str | None = None):
@@ -55,8 +101,14 @@ def recorded_release(env_ctx, *, kind: str = "deploy", phases=PHASES, version: s
 
     env = env_ctx.environment.name
     command = command or command_line()
-    with locks.env_lock(env_ctx.state_dir, env, wait=lock_wait, command=command):
+    with locks.env_lock(env_ctx.state_dir, env, wait=lock_wait, command=command), \
+            (host_lock(env_ctx, command=command, version=version) if kind in HOST_LOCKED else nullcontext()) as hl:
         store = open_store(env_ctx.state_dir)
+        journaled = hl is not None and kind in journal.KINDS
+        if journaled:  # the history other machines wrote, before this release picks its previous one
+            journal.sync(env_ctx, store, warn=_warn)
+        # We hold this environment's lock now: any release of it still open belongs to a dead process.
+        dead = store.mark_dead_runs(lambda e: e != env and locks.is_held(env_ctx.state_dir, e))
         # Who ran it and from where, for `stagecraft audit` (never a secret: argv carries none).
         rid = store.create_release(env, kind=kind, version=version, commit_sha=commit_sha, phases=phases,
                                    command=command, manifest={**(manifest or {}), "actor": actor()})
@@ -72,4 +124,12 @@ def recorded_release(env_ctx, *, kind: str = "deploy", phases=PHASES, version: s
             for p in store.get_release(rid).phases:
                 if p.status == "pending":
                     store.set_phase(rid, p.name, "skipped", "not reached")
+            if journaled:  # this release (and those a killed run left) join the hosts' history
+                for done in [r for r in dead if store.get_release(r).environment == env] + [rid]:
+                    journal.publish(env_ctx.config.project.name, env, hl.hosts, store.get_release(done), warn=_warn)
             store.close()
+
+
+def _warn(message: str) -> None:
+    # The runner sits below the CLI: plain stderr, like the CLI's own warnings (never stdout, which may carry JSON).
+    print(f"warning: {message}", file=sys.stderr, flush=True)

@@ -1,14 +1,24 @@
-"""The per-environment deploy lock, held across processes on this machine.
+"""The per-environment deploy lock on this machine: held exactly as long as the run's processes live.
 
-A lock is a file `<state dir>/locks/<env>.lock` created with O_EXCL (atomic) that names its holder.
-A second run fails with the holder's user, host, pid, command and start time; `--lock-wait` polls.
-A lock whose pid is dead on this machine is reported as stale and never taken over silently:
-`stagecraft lock release -e ENV` removes it. Limit: the lock guards one state directory on one
-machine; two machines deploying the same environment do not see each other's lock.
+Two files per environment under `<state dir>/locks/`:
+
+- `<env>.lock`: `flock(LOCK_EX)` by the Stagecraft process for the whole command; the file also
+  names the holder (user, host, pid, command, start time). The kernel drops the lock when that
+  process ends, however it ends (SIGKILL included): a lock never outlives its holder, so it is
+  never "stale" and never needs a human.
+- `<env>.run`: `flock(LOCK_SH)` by the guard between ansible-runner and ansible-playbook
+  (`stagecraft/runner/guard.py`) on a descriptor that ansible-playbook and its workers inherit.
+  The next command, once it holds `<env>.lock`, takes `<env>.run` exclusively for a moment: it
+  proceeds only when no process of an earlier run is left (the guard kills them when Stagecraft
+  dies), so an orphaned rollout never runs beside a new one.
+
+A second run fails with the holder's details; `--lock-wait` polls. The lock kept on the hosts
+(two machines) is `stagecraft/state/hostlock.py`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 import json
 import os
@@ -21,33 +31,62 @@ from pathlib import Path
 
 from ..errors import UserError
 
+# Processes of an earlier run get this long to disappear before the next command gives up.
+ORPHAN_WAIT = float(os.environ.get("STAGECRAFT_ORPHAN_WAIT", "30"))
+
+_held: dict[tuple[str, str], int] = {}  # (state dir, env) -> descriptor holding the flock
+
 
 def lock_path(state_dir: Path, env: str) -> Path:
     return Path(state_dir) / "locks" / f"{env}.lock"
 
 
-def holder(state_dir: Path, env: str) -> dict | None:
-    path = lock_path(state_dir, env)
-    try:
-        info = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, json.JSONDecodeError):
-        info = {"pid": None, "corrupt": True}
-    info["stale"] = _is_stale(info)
-    return info
+def run_lock_path(state_dir: Path, env: str) -> Path:
+    return Path(state_dir) / "locks" / f"{env}.run"
 
 
-def _is_stale(info: dict) -> bool:
-    if info.get("host") != socket.gethostname() or not info.get("pid"):
-        return False  # another machine's pid cannot be checked from here
+def _key(state_dir: Path, env: str) -> tuple[str, str]:
+    return str(Path(state_dir).resolve()), env
+
+
+def _open(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # close-on-exec: children never get it
+
+
+def _read(fd: int) -> dict:
     try:
-        os.kill(int(info["pid"]), 0)
-    except ProcessLookupError:
+        return json.loads(os.pread(fd, 65536, 0).decode() or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def is_held(state_dir: Path, env: str) -> bool:
+    """True while some process (this one included) holds the environment's lock."""
+    if _key(state_dir, env) in _held:
         return True
-    except PermissionError:
+    path = lock_path(state_dir, env)
+    if not path.exists():
         return False
-    return False
+    fd = _open(path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also drops the shared lock taken just to look
+
+
+def holder(state_dir: Path, env: str) -> dict | None:
+    """The live holder's details, or None when nobody holds the lock."""
+    if not is_held(state_dir, env):
+        return None
+    fd = _open(lock_path(state_dir, env))
+    try:
+        return _read(fd) or {"pid": None}
+    finally:
+        os.close(fd)
 
 
 def describe(info: dict) -> str:
@@ -55,41 +94,84 @@ def describe(info: dict) -> str:
             f"running '{info.get('command', '?')}' since {info.get('since', '?')}")
 
 
-def acquire(state_dir: Path, env: str, *, command: str | None = None, wait: float = 0) -> Path:
-    path = lock_path(state_dir, env)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    info = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
+def holder_info(command: str | None = None) -> dict:
+    return {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
             "command": command or " ".join(["stagecraft", *sys.argv[1:]]),
             "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def acquire(state_dir: Path, env: str, *, command: str | None = None, wait: float = 0) -> Path:
+    path = lock_path(state_dir, env)
+    key = _key(state_dir, env)
+    if key in _held:
+        raise UserError(f"environment '{env}' is already locked by this process")
+    fd = _open(path)
     deadline = time.monotonic() + max(wait, 0)
     while True:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            current = holder(state_dir, env)
-            if current is None:
-                continue  # released between our open and read
-            if current["stale"]:
-                raise UserError(f"environment '{env}' has a stale lock: {describe(current)} (that process is gone)",
-                                hint=f"check nothing is running, then: stagecraft lock release -e {env}")
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
             if time.monotonic() >= deadline:
+                current = _read(fd)
+                os.close(fd)
                 raise UserError(f"environment '{env}' is locked by {describe(current)}",
-                                hint="wait for it to finish, or pass --lock-wait SECONDS")
+                                hint="wait for it to finish, or pass --lock-wait SECONDS") from None
             time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+    try:
+        _wait_for_orphans(state_dir, env)
+    except BaseException:
+        os.close(fd)
+        raise
+    data = json.dumps(holder_info(command)).encode()
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, data, 0)
+    _held[key] = fd
+    return path
+
+
+def _wait_for_orphans(state_dir: Path, env: str) -> None:
+    """Proceed only when no process of an earlier run of this environment is left."""
+    fd = _open(run_lock_path(state_dir, env))
+    try:
+        deadline = time.monotonic() + ORPHAN_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    pids = holders_of(run_lock_path(state_dir, env))
+                    raise UserError(f"environment '{env}': processes of an earlier run are still alive "
+                                    f"(pids {', '.join(map(str, pids)) or '?'}) after {ORPHAN_WAIT:.0f}s",
+                                    hint="they end by themselves; or stop them (kill PID) and run again") from None
+                time.sleep(0.1)
+    finally:
+        os.close(fd)  # the exclusive moment ends here; this run's own guard takes it shared
+
+
+def holders_of(path: Path) -> list[int]:
+    """Pids with `path` open (from /proc): to name what keeps a run lock."""
+    pids = []
+    target = str(path.resolve())
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
             continue
-        with os.fdopen(fd, "w") as handle:
-            json.dump(info, handle)
-        return path
+        try:
+            if any(os.readlink(fd) == target for fd in (proc / "fd").iterdir()):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return sorted(pids)
 
 
-def release(state_dir: Path, env: str, *, only_if_mine: bool = True) -> bool:
-    path = lock_path(state_dir, env)
-    current = holder(state_dir, env)
-    if current is None:
+def release(state_dir: Path, env: str) -> bool:
+    """Release this process's lock of the environment (the lock of another process ends with it)."""
+    fd = _held.pop(_key(state_dir, env), None)
+    if fd is None:
         return False
-    if only_if_mine and current.get("pid") != os.getpid():
-        return False
-    path.unlink(missing_ok=True)
+    os.ftruncate(fd, 0)
+    os.close(fd)  # drops the flock
     return True
 
 

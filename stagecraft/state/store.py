@@ -149,6 +149,26 @@ class Store:
         if target:
             self.set_phase(release_id, target, "interrupted", message)
 
+    def mark_dead_runs(self, is_held) -> list[str]:
+        """Releases still open (running or never started) whose environment's lock nobody holds:
+        the process recording them is gone (killed, machine crashed). Mark them interrupted.
+        `is_held(env)` tells whether a live process holds that environment's lock."""
+        rows = self.conn.execute("SELECT id, environment FROM releases WHERE finished_at IS NULL").fetchall()
+        held: dict[str, bool] = {}
+        marked = []
+        for row in rows:
+            env = row["environment"]
+            if env not in held:
+                held[env] = is_held(env)
+            if not held[env]:
+                self.interrupt(row["id"], "interrupted: the process recording it ended without an outcome "
+                                          "(killed or crashed); marked by the next command")
+                for p in self.get_release(row["id"]).phases:
+                    if p.status in ("pending", "running"):
+                        self.set_phase(row["id"], p.name, "skipped", "not reached")
+                marked.append(row["id"])
+        return marked
+
     def update_manifest(self, release_id: str, values: dict) -> None:
         with self._tx() as c:
             row = c.execute("SELECT manifest FROM releases WHERE id=?", (release_id,)).fetchone()
@@ -276,6 +296,10 @@ class _Tx:
 
 
 def open_store(state_dir: Path) -> Store:
+    """Open the state; releases left open by a process that no longer exists become interrupted."""
     from ..paths import private_state
+    from . import lock
 
-    return Store(private_state(Path(state_dir)) / "state.db")
+    store = Store(private_state(Path(state_dir)) / "state.db")
+    store.mark_dead_runs(lambda env: lock.is_held(state_dir, env))
+    return store

@@ -16,7 +16,7 @@ ALLOWED = {
     "base": BASE,
     "config": BASE | {"config"},
     "commands": (BASE - {"process"}) | {"config", "commands"},
-    "state": BASE | {"config", "state"},
+    "state": BASE | {"config", "commands", "state"},  # commands: the ssh argv of the hosts' lock and journal
     "secrets": BASE | {"config", "secrets"},
     "hostkeys": BASE | {"config", "commands", "hostkeys"},
     "providers": BASE | {"config", "providers"},

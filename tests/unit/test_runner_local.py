@@ -11,6 +11,7 @@ import pytest
 
 from stagecraft.runner import RunFailed, run_playbook
 from stagecraft.runner.recorder import recorded_release
+from stagecraft.state import lock as locks
 from stagecraft.state import open_store
 
 PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
@@ -94,11 +95,13 @@ with recorded_release(c, kind="deploy") as rel:
     import time
 
     time.sleep(3)
-    proc.send_signal(__import__("signal").SIGINT)
+    proc.send_signal(__import__("signal").SIGINT)  # first: finish the step in flight
+    time.sleep(1)
+    proc.send_signal(__import__("signal").SIGINT)  # second: abort now
     _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0
     store = open_store(tmp_path / "state")
     (row,) = store.list_releases()
     assert row["status"] == "interrupted"
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert not (tmp_path / "state" / "locks" / "t.lock").exists()
+    assert locks.holder(tmp_path / "state", "t") is None

@@ -126,12 +126,12 @@ def test_lock_held_by_live_process_names_holder(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    # The holder died without releasing: reported as stale, never taken over silently.
-    with pytest.raises(UserError, match="stale lock"):
-        locks.acquire(tmp_path, "prod")
-    assert locks.holder(tmp_path, "prod")["stale"] is True
-    assert locks.release(tmp_path, "prod", only_if_mine=False)
+    # The holder died without releasing (SIGKILL): the lock ended with it, no human step needed.
+    assert locks.holder(tmp_path, "prod") is None
     locks.acquire(tmp_path, "prod")
+    assert locks.holder(tmp_path, "prod")["pid"] == os.getpid()
+    locks.release(tmp_path, "prod")
+    locks.release(tmp_path, "staging")
 
 
 def test_lock_wait_gets_the_lock_when_released(tmp_path):
@@ -142,6 +142,7 @@ def test_lock_wait_gets_the_lock_when_released(tmp_path):
     assert holder.stdout.readline().strip() == "held"
     locks.acquire(tmp_path, "prod", wait=20)
     assert locks.holder(tmp_path, "prod")["pid"] == os.getpid()
+    locks.release(tmp_path, "prod")
     holder.wait()
 
 
@@ -149,11 +150,20 @@ def test_lock_cli_status_and_release(tmp_path, run_cli):
     (tmp_path / "stagecraft.yml").write_text("project: {name: s}\nenvironments: {prod: {driver: local}}\n")
     state = tmp_path / "state"
     os.environ["STAGECRAFT_STATE_DIR"] = str(state)
-    lock_file = locks.lock_path(state, "prod")
-    lock_file.parent.mkdir(parents=True)
-    lock_file.write_text(json.dumps({"user": "ci", "host": os.uname().nodename, "pid": 999999,
-                                     "command": "stagecraft deploy", "since": "2026-01-01T00:00:00+00:00"}))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time, pathlib; from stagecraft.state import lock; "
+        f"lock.acquire(pathlib.Path({str(state)!r}), 'prod', command='stagecraft deploy -e prod'); "
+        "print('held', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, out, _ = run_cli(["lock", "status", "-o", "json"], cwd=tmp_path)
+        assert code == 0 and json.loads(out)["holder"]["pid"] == holder.pid and json.loads(out)["locked"]
+        code, _, err = run_cli(["lock", "release"], cwd=tmp_path)
+        assert code == 1 and f"pid {holder.pid}" in err and "ends with its process" in err
+    finally:
+        holder.kill()
+        holder.wait()
     code, out, _ = run_cli(["lock", "status", "-o", "json"], cwd=tmp_path)
-    assert code == 0 and json.loads(out)["holder"]["stale"] is True
+    assert code == 0 and json.loads(out)["locked"] is False
     code, out, _ = run_cli(["lock", "release"], cwd=tmp_path)
-    assert code == 0 and "released" in out and not lock_file.exists()
+    assert code == 0 and "not locked" in out

@@ -15,6 +15,13 @@ description:
     then stop and remove the old ones. If the new ones never become healthy they are removed and the
     old ones keep serving; the task fails.
   - A service whose containers already run the expected image and configuration is left alone.
+  - Before anything rolls, what an interrupted run left is cleaned up - containers that Compose
+    renamed to C(<id>_<name>) while recreating (renamed back, or removed when the new one exists),
+    stopped containers of the services, surplus containers of a rolling service (those the edge
+    proxy does not route to), upstream files pointing at containers that no longer run, and
+    half-written files.
+  - One rollout at a time per project on a host (C(flock) on C(<project_dir>/.rollout.lock)), so a run
+    that outlived its controller (run detached with C(async)) finishes before the next one starts.
 options:
   project:
     description: Compose project name.
@@ -66,6 +73,10 @@ options:
     description: Content of I(record_file).
     type: str
     default: ""
+  lock_timeout:
+    description: Seconds to wait for another rollout of this project on the host to finish.
+    type: int
+    default: 900
 author: Stagecraft developers
 """
 
@@ -88,11 +99,18 @@ services:
     - The edge service's entry has C(config=reloaded) when its configuration was reloaded.
   returned: always
   type: dict
+cleaned:
+  description: What an interrupted earlier run had left and this run cleaned up first.
+  returned: always
+  type: list
+  elements: str
 """
 
+import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -136,6 +154,95 @@ class Compose:
         image = self._config["services"][service].get("image", "")
         rc, image_id, _ = self.run("docker", "image", "inspect", "--format", "{{.Id}}", image, check=False)
         return config_hash, image_id.strip() if rc == 0 else ""
+
+
+    def all_containers(self):
+        """Every container of the project, running or not, inspected."""
+        _, out, _ = self.run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.project}")
+        ids = out.split()
+        if not ids:
+            return []
+        _, out, _ = self.run("docker", "inspect", *ids)
+        return json.loads(out)
+
+
+RENAMED = re.compile(r"^[0-9a-f]{12}_(.+)$")  # how Compose renames a container it is replacing
+
+
+def routed_addresses(params, service):
+    """Addresses the edge proxy routes to for this service (from its upstream file)."""
+    if not params["edge_service"] or not service.get("port"):
+        return set()
+    try:
+        with open(os.path.join(params["edge_upstreams_dir"], f"{service['name']}.conf")) as handle:
+            return set(re.findall(r"server (\S+) max_fails", handle.read()))
+    except FileNotFoundError:
+        return set()
+
+
+def clean_leftovers(module, compose, params):
+    """Undo what an interrupted run left on this host, so the rollout starts from a clean state.
+    Returns what was done (empty when nothing was left)."""
+    done = []
+    if module.check_mode:
+        return done
+    services = {s["name"]: s for s in params["services"]}
+    containers = compose.all_containers()
+    names = {c["Name"].lstrip("/") for c in containers}
+    for c in containers:
+        name = c["Name"].lstrip("/")
+        match = RENAMED.match(name)
+        if match:
+            if match.group(1) in names:  # its replacement exists: the renamed one is left over
+                compose.run("docker", "rm", "-f", c["Id"])
+                done.append(f"removed {name} (left renamed by an interrupted recreate)")
+            else:
+                compose.run("docker", "rename", c["Id"], match.group(1))
+                names.add(match.group(1))
+                done.append(f"renamed {name} back to {match.group(1)}")
+    for c in compose.all_containers():
+        service = (c["Config"]["Labels"] or {}).get("com.docker.compose.service")
+        if service in services and not c["State"].get("Running") and c["State"].get("Status") in ("created", "exited",
+                                                                                                   "dead"):
+            compose.run("docker", "rm", "-f", c["Id"])
+            done.append(f"removed stopped container {c['Name'].lstrip('/')}")
+    for service in params["services"]:
+        if service["strategy"] != "rolling":
+            continue
+        running = compose.containers(service["name"])
+        replicas = service.get("replicas") or 1
+        routed = routed_addresses(params, service)
+        if len(running) > replicas and routed:
+            unrouted = [c for c in running if address(c, service["port"]) not in routed]
+            if unrouted and len(unrouted) < len(running):
+                compose.run("docker", "rm", "-f", *[c["Id"] for c in unrouted])
+                done.append(f"removed {len(unrouted)} surplus {service['name']} container(s) no traffic reached")
+                running = [c for c in running if c not in unrouted]
+        if routed and running:
+            live = {address(c, service["port"]) for c in running}
+            if not routed <= live:  # the proxy points at containers that are gone
+                write_upstream(module, compose, params, service, running)
+                done.append(f"routed {service['name']} to its running containers again")
+    if params["edge_upstreams_dir"] and os.path.isdir(params["edge_upstreams_dir"]):
+        for entry in os.listdir(params["edge_upstreams_dir"]):
+            if entry.endswith(".tmp"):
+                os.remove(os.path.join(params["edge_upstreams_dir"], entry))
+    return done
+
+
+def hold_host_lock(module, project_dir, timeout):
+    """One rollout of the project at a time on this host; the lock ends with this process."""
+    os.makedirs(project_dir, exist_ok=True)
+    handle = open(os.path.join(project_dir, ".rollout.lock"), "a")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                module.fail_json(msg=f"another rollout of this project is still running on the host after {timeout}s")
+            time.sleep(0.5)
 
 
 def is_current(container, config_hash, image_id):
@@ -328,11 +435,14 @@ def main():
             edge_config_file=dict(type="path"),
             record_file=dict(type="path"),
             record_content=dict(type="str", default=""),
+            lock_timeout=dict(type="int", default=900),
         ),
         supports_check_mode=True,
     )
     params = module.params
     compose = Compose(module, params["project"], params["project_dir"])
+    lock = hold_host_lock(module, params["project_dir"], params["lock_timeout"])  # noqa: F841 - held until exit
+    cleaned = clean_leftovers(module, compose, params)
     ensure_upstreams(module, params)
     results = {}
     reloaded = False
@@ -346,7 +456,7 @@ def main():
     changed = reloaded or any(r["result"] not in ("unchanged",) for r in results.values())
     if params["record_file"] and record(module, params["record_file"], params["record_content"]):
         changed = True
-    module.exit_json(changed=changed, services=results)
+    module.exit_json(changed=changed or bool(cleaned), services=results, cleaned=cleaned)
 
 
 if __name__ == "__main__":
