@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
