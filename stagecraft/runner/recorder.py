@@ -57,8 +57,6 @@ HOST_LOCKED = ("deploy", "rollback", "migrate")
 @contextmanager
 def host_lock(env_ctx, *, command: str | None = None, version: str = ""):
     """Hold the environment's lock on its hosts (stagecraft/state/hostlock.py) for the block."""
-    import sys
-
     from ..commands.inventory import to_list_json
     from ..state import hostlock
 
