@@ -44,11 +44,13 @@ def compose_vars(project, host_deploy, compose_project: str) -> dict:
 
 
 def deploy_inventory(config, env, discovered: dict, *, state_dir: Path, connection_defaults: dict,
-                     driver_vars: dict | None = None, desired: dict | None = None) -> DeployInventory:
+                     driver_vars: dict | None = None, desired: dict | None = None,
+                     compose: dict | None = None) -> DeployInventory:
     """discovered, connection_defaults, driver_vars: from one driver discovery; desired: host ->
-    HostDeploy (omitted: the inventory of infra runs and `stagecraft inventory`)."""
+    HostDeploy (omitted: the inventory of infra runs and `stagecraft inventory`); compose: the app's
+    compose file (the firewall admits the environment's hosts to services reached across hosts)."""
     document = render_inventory(config, env, discovered, state_dir=state_dir, connection_defaults=connection_defaults,
-                                driver_vars=driver_vars)
+                                driver_vars=driver_vars, compose=compose)
     hosts = document["all"]["children"][group_name("env", env.name)]["hosts"] or {}
     for name, host_deploy in (desired or {}).items():
         hosts[name].update(compose_vars(config.project, host_deploy, config.project.name))

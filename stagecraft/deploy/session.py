@@ -50,7 +50,14 @@ class Session:
     def addresses(self) -> dict[str, str]:
         return inv.host_addresses(self.environment, self.discovered)
 
+    @cached_property
+    def compose(self) -> dict | None:
+        """The app's compose file as data (None when there is none)."""
+        from ..config import compose_document
+
+        return compose_document(self.config.project.compose_path(self.config.base_dir))
+
     def inventory(self, desired: dict | None = None) -> inv.DeployInventory:
         return inv.deploy_inventory(self.config, self.environment, self.discovered, state_dir=self.ctx.state_dir,
                                     connection_defaults=self._discovery[1], driver_vars=self._discovery[2],
-                                    desired=desired)
+                                    desired=desired, compose=self.compose)

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.hosts import ROOT
+from tests.hosts import example_files
 
 pytestmark = pytest.mark.hosts
-EXAMPLE = ROOT / "examples" / "shop"
 CANARY = "ci-secret-canary-5f2a71"
 EXTRA = """
 services:
@@ -48,9 +47,7 @@ def _expand(value: str, ctx: dict) -> str:
 
 @pytest.fixture(scope="module")
 def shop(local_hosts):
-    files = {"docker-compose.yml": (EXAMPLE / "docker-compose.yml").read_text(),
-             "web/Dockerfile": (EXAMPLE / "web" / "Dockerfile").read_text(),
-             "web/start.sh": (EXAMPLE / "web" / "start.sh").read_text(),
+    files = {**example_files("web"),  # the compose file without db: this test places only web
              ".env.local": "APP_HEALTHY=true\n"}
     env = local_hosts.create("ci", {"app-1": ["app"], "gw-1": ["gateway"]}, extra_config=EXTRA, files=files, up=False)
     text = env.config_path.read_text()

@@ -12,11 +12,10 @@ import time
 
 import pytest
 
-from tests.hosts import ROOT, STAGECRAFT
+from tests.hosts import STAGECRAFT, example_files
 from tests.load import Load
 
 pytestmark = pytest.mark.hosts
-EXAMPLE = ROOT / "examples" / "shop"
 EXTRA = """
 services:
   web:
@@ -30,9 +29,7 @@ services:
 
 @pytest.fixture(scope="module")
 def shop(local_hosts):
-    files = {"docker-compose.yml": (EXAMPLE / "docker-compose.yml").read_text(),
-             "web/Dockerfile": (EXAMPLE / "web" / "Dockerfile").read_text(),
-             "web/start.sh": (EXAMPLE / "web" / "start.sh").read_text(),
+    files = {**example_files("web"),  # the compose file without db: this test places only web
              ".env.local": "APP_HEALTHY=true\nSHOP_SECRET=x\n"}
     env = local_hosts.create("crash", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]},
                              extra_config=EXTRA, files=files, up=False)

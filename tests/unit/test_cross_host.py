@@ -169,3 +169,14 @@ def test_validate_warns_when_an_own_proxy_would_clash_with_the_edge(tmp_path, ru
     code, out, err = run_cli(["-c", str(dest / "stagecraft.yml"), "config", "validate"])
     assert code == 0
     assert "services.proxy: publishes port 80 on the public role 'gateway'" in err
+
+
+def test_the_cli_inventory_carries_the_reached_ports(tmp_path, run_cli):
+    """Through the real CLI (the path `infra up` uses): the firewall rule reaches the data host."""
+    import json
+
+    dest = project(tmp_path)
+    code, out, err = run_cli(["-c", str(dest / "stagecraft.yml"), "inventory", "-e", "staging", "-o", "json"])
+    assert code == 0, err
+    rules = json.loads(out)["_meta"]["hostvars"]["data-1"]["firewall_rules"]
+    assert any(r["port"] == "5432" and "10.0.0.11" in r["sources"] for r in rules), rules
