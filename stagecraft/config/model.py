@@ -200,7 +200,8 @@ def compose_issues(doc: LoadedYaml, config: Config, compose: dict) -> list[Confi
         return ("roles",)
 
     for name, spec in sorted(services.items()):
-        if name not in placement and not (isinstance(spec, dict) and spec.get("profiles")):
+        # Without roles nothing is deployed (e.g. a config used only by `stagecraft dev`): nothing to place.
+        if config.roles and name not in placement and not (isinstance(spec, dict) and spec.get("profiles")):
             roles = ", ".join(sorted(config.roles)) or "none defined"
             issues.append(ConfigIssue(doc.position(("roles",)), "roles",
                                       f"compose service '{name}' is placed on no role, so no host would run it "
