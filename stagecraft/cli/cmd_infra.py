@@ -251,8 +251,10 @@ def down(yes: bool, keep_volumes: bool):
         from ..runner.recorder import host_lock_if_reachable
         from ..state import lock as locks
 
-        with locks.env_lock(ctx.state_dir, ctx.environment.name), host_lock_if_reachable(ctx):
+        with locks.env_lock(ctx.state_dir, ctx.environment.name), host_lock_if_reachable(ctx) as host_lock:
             result = driver.destroy(ctx.driver_context(), output.info, keep_volumes=keep_volumes)
+            if host_lock is not None:
+                host_lock.forget(result.get("hosts") or [])  # removed with their hosts: nothing to release
     data = {**result, "environment": ctx.environment.name, "removed": not s.dry_run}
 
     def describe(d):

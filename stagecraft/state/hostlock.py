@@ -90,8 +90,12 @@ def lockable_hosts(hostvars: dict) -> dict:
 def _ssh(hostvars: dict, script: str) -> str:
     from ..commands.ssh import argv as ssh_argv
 
-    proc = subprocess.run(ssh_argv(hostvars) + ["sh -s"], input=script, capture_output=True, text=True,
-                          timeout=60)
+    try:
+        # ConnectTimeout: a host that is gone (or unreachable) fails fast instead of hanging.
+        proc = subprocess.run(ssh_argv(hostvars)[:1] + ["-o", "ConnectTimeout=10"] + ssh_argv(hostvars)[1:] + ["sh -s"],
+                              input=script, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise ExternalError(f"host lock: ssh to {hostvars.get('ansible_host')} did not answer within 60 s") from None
     if proc.returncode != 0:
         raise ExternalError(f"host lock: ssh to {hostvars.get('ansible_host')} failed: "
                             f"{(proc.stderr or proc.stdout).strip()[-500:]}")
@@ -199,6 +203,10 @@ class HostLock:
             except ExternalError as exc:
                 self.warn(f"could not release the lock on {host}: {exc.message} (it expires after the lease)")
         self.taken.clear()
+
+    def forget(self, hosts) -> None:
+        """These hosts are gone (infra down removed them): their lock went with them."""
+        self.taken[:] = [h for h in self.taken if h not in set(hosts)]
 
 
 def new_info(command: str, version: str = "") -> dict:
