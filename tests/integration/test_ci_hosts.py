@@ -96,7 +96,7 @@ def test_deploy_job_deploys_from_an_empty_runner(shop, tmp_path):
         assert "shop ci1" in resp.read().decode()
     # the secret came from the runner's environment (a CI secret) and reached the host's private .env
     env_file = shop.ssh("app-1", f"cat /srv/stagecraft/{shop.project}/.env").stdout
-    assert f"SHOP_SECRET={CANARY}" in env_file
+    assert f'SHOP_SECRET="{CANARY}"' in env_file  # double-quoted: commands.dotenv
     for path in state.rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path
