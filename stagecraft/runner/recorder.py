@@ -65,6 +65,10 @@ def host_lock(env_ctx, *, command: str | None = None, version: str = ""):
     if not hosts:
         yield None
         return
+    from .. import hostkeys
+
+    # The lock is the run's first SSH connection: the host keys are checked before it (spec/trust.md).
+    hostkeys.verify(env_ctx.environment, hosts, sorted(hosts))
     lock = hostlock.HostLock(config.project.name, env_ctx.environment.name, hosts,
                              hostlock.new_info(command or " ".join(["stagecraft", *sys.argv[1:]]), version),
                              warn=_warn)

@@ -22,7 +22,7 @@ ALLOWED = {
     "providers": BASE | {"config", "providers"},
     "backends": BASE | {"config", "commands", "backends"},
     "drivers": BASE | {"hostkeys", "config", "commands", "providers", "drivers"},
-    "runner": BASE | {"config", "commands", "state", "runner"},
+    "runner": BASE | {"hostkeys", "config", "commands", "state", "runner"},
     "deploy": BASE | {"hostkeys", "secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy"},
     # Features on top of the deploy layer: the CI provider and local development.
     "ci": BASE | {"hostkeys", "secrets", "config", "commands", "state", "providers", "backends", "drivers", "runner", "deploy", "ci"},
