@@ -130,7 +130,10 @@ def exec_script(project: str, service: str, command: list[str], *, interactive: 
     if new:
         directory = f"{PROJECT_ROOT}/{project}"
         envf = f"--env-file {shlex.quote(directory + '/.env')} " if env_file else ""
-        return f"exec docker run --rm {flags} {envf}{shlex.quote(new)} {cmd}\n"
+        # COMMAND replaces the image's entrypoint: an entrypoint that starts the server would ignore it.
+        args = " ".join(shlex.quote(c) for c in command[1:])
+        return (f"exec docker run --rm {flags} {envf}--entrypoint {shlex.quote(command[0])} "
+                f"{shlex.quote(new)} {args}\n")
     filters = (f"--filter label=com.docker.compose.project={shlex.quote(project)} "
                f"--filter label=com.docker.compose.service={shlex.quote(service)}")
     return (f"id=$(docker ps -q {filters} | head -n 1)\n"

@@ -44,3 +44,8 @@ def test_scripts_are_valid_shell_and_quote_hostile_names():
                    remote.exec_script(hostile, hostile, ["ls"], interactive=True, new="img:v1")):
         assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0, script
         assert "'x'\"'\"'; touch /tmp/pwned; echo '\"'\"''" in script or "img:v1" in script
+
+
+def test_one_off_command_replaces_the_entrypoint():
+    script = remote.exec_script("p", "web", ["/bin/busybox", "echo", "hi"], interactive=False, new="p/web:v2")
+    assert "--entrypoint /bin/busybox p/web:v2 echo hi" in script
