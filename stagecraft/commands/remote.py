@@ -151,12 +151,13 @@ def prune_script(project: str, repositories: list[str], keep: list[str]) -> str:
         "set -u",
         f"docker container prune -f --filter label=com.docker.compose.project={q(project)} >/dev/null",
         f"keep=' {keep_list} '" if keep else "keep=' '",
-        "used=' '$(docker ps -a --format '{{.Image}}' | tr '\\n' ' ')",
-        "used=\"$used $(docker ps -aq | xargs -r docker inspect --format '{{.Image}}' | tr '\\n' ' ') \"",
+        # A tag a container was created from stays; other tags go (`docker rmi` of a tag that shares its
+        # image with a kept one only untags: same build, same image ID).
+        "used=' '$(docker ps -a --format '{{.Image}}' | tr '\\n' ' ')' '",
         f"for repo in {repos}; do",
         "  docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' \"$repo\" | while read -r ref id; do",
         "    case \"$keep\" in *\" $ref \"*) continue;; esac",
-        "    case \"$used\" in *\" $ref \"*|*\"$id\"*) continue;; esac",
+        "    case \"$used\" in *\" $ref \"*) continue;; esac",
         "    size=$(docker image inspect --format '{{.Size}}' \"$ref\" 2>/dev/null || echo 0)",
         "    docker rmi \"$ref\" >/dev/null 2>&1 && echo \"removed $ref $size\"",
         "  done",
