@@ -92,6 +92,10 @@ class Registry:
 def shop(local_hosts, tmp_path_factory):
     files = example_files("web")
     env = local_hosts.create("registry", {"web-1": ["gateway"]}, files=files, up=False)
+    data = yaml.safe_load(env.config_path.read_text())
+    data["roles"]["gateway"]["services"] = ["web"]  # placed from the start: an unplaced service is an error
+    data["services"] = {"web": {"port": 8080, "rollout": {"strategy": "rolling", "healthcheck_timeout": 30}}}
+    env.config_path.write_text(yaml.safe_dump(data, sort_keys=False))
     env.cli("infra", "up", "-e", "local", "--no-roles")  # the network first: its gateway is the registry's address
     network = json.loads(subprocess.run(["docker", "network", "inspect", names.network_name(env.project, "local")],
                                         capture_output=True, text=True, check=True).stdout)[0]
@@ -102,8 +106,6 @@ def shop(local_hosts, tmp_path_factory):
         data["project"].update({"registry": f"{registry.address}/{env.project}", "images": {
             "transport": "registry", "registry_username_env": "SC_REG_USER", "registry_password_env": "SC_REG_PASS",
             "registry_ca_file": "registry-ca.crt"}})
-        data["roles"]["gateway"]["services"] = ["web"]
-        data["services"] = {"web": {"port": 8080, "rollout": {"strategy": "rolling", "healthcheck_timeout": 30}}}
         env.config_path.write_text(yaml.safe_dump(data, sort_keys=False))
         env.up()  # the host roles now: bootstrap installs Docker and trusts the registry's CA
         env.registry = registry
