@@ -87,17 +87,19 @@ def lockable_hosts(hostvars: dict) -> dict:
             if hv.get("ansible_host") and hv.get("ansible_connection", "ssh") == "ssh"}
 
 
-def _ssh(hostvars: dict, script: str) -> str:
+def _ssh(hostvars: dict, script: str, what: str = "host lock") -> str:
+    """Run a shell script on a host (stdin) for the lock and the journal; ExternalError naming `what`."""
     from ..commands.ssh import argv as ssh_argv
 
+    argv = ssh_argv(hostvars)
     try:
         # ConnectTimeout: a host that is gone (or unreachable) fails fast instead of hanging.
-        proc = subprocess.run(ssh_argv(hostvars)[:1] + ["-o", "ConnectTimeout=10"] + ssh_argv(hostvars)[1:] + ["sh -s"],
+        proc = subprocess.run(argv[:1] + ["-o", "ConnectTimeout=10"] + argv[1:] + ["sh -s"],
                               input=script, capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
-        raise ExternalError(f"host lock: ssh to {hostvars.get('ansible_host')} did not answer within 60 s") from None
+        raise ExternalError(f"{what}: ssh to {hostvars.get('ansible_host')} did not answer within 60 s") from None
     if proc.returncode != 0:
-        raise ExternalError(f"host lock: ssh to {hostvars.get('ansible_host')} failed: "
+        raise ExternalError(f"{what}: ssh to {hostvars.get('ansible_host')} failed: "
                             f"{(proc.stderr or proc.stdout).strip()[-500:]}")
     return proc.stdout
 

@@ -60,17 +60,9 @@ def read_script(project: str, env: str) -> str:
 
 
 def _ssh(hostvars: dict, script: str) -> str:
-    from ..commands.ssh import argv as ssh_argv
+    from . import hostlock
 
-    try:
-        # ConnectTimeout: a host that is gone (or unreachable) fails fast instead of hanging.
-        proc = subprocess.run(ssh_argv(hostvars)[:1] + ["-o", "ConnectTimeout=10"] + ssh_argv(hostvars)[1:] + ["sh -s"],
-                              input=script, capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        raise ExternalError(f"journal: ssh to {hostvars.get('ansible_host')} did not answer within 60 s") from None
-    if proc.returncode != 0:
-        raise ExternalError(f"journal: ssh to {hostvars.get('ansible_host')} failed: {proc.stderr.strip()[-300:]}")
-    return proc.stdout
+    return hostlock._ssh(hostvars, script, "journal")
 
 
 def publish(project: str, env: str, hosts: dict, release, warn=print) -> list[str]:
