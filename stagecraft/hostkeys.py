@@ -2,7 +2,7 @@
 with the environment's known_hosts before any connection that carries commands or secrets.
 
     check(hostvars, ["app-1"])          # -> [HostKeyCheck]: trusted / new / changed / unreachable
-    verify(env, hostvars, ["app-1"])    # raises before anything is sent unless every key is trusted
+    verify(env, hostvars, ["app-1"])    # a no-op login per host; raises unless every key is trusted
     record(path, checks)                # `stagecraft hosts trust`: write the offered keys
 
 ssh itself also checks strictly (commands.ssh.options); this step exists so a changed key stops the run
@@ -18,9 +18,13 @@ from pathlib import Path
 
 from .commands import ssh
 from .errors import ExternalError, StagecraftError, UserError
+from .known_hosts import SCAN_TIMEOUT, SCAN_TYPES, scan, scan_type
 from .paths import ensure_private_dir
 
-SCAN_TIMEOUT = 5
+# What ssh prints when it refuses a host key (unknown or changed) under StrictHostKeyChecking=yes.
+REFUSED = "Host key verification failed"
+# Hosts verified in this process: a deploy verifies at the lock, the probe and the migrations.
+_trusted: set[tuple] = set()
 
 
 @dataclass
@@ -56,12 +60,6 @@ def known_hosts_of(hostvars: dict) -> Path:
     return Path(next(o.split("=", 1)[1] for o in opts if o.startswith("UserKnownHostsFile=")))
 
 
-def _scan(address: str, port: int) -> list[tuple[str, str]]:
-    proc = subprocess.run(["ssh-keyscan", "-T", str(SCAN_TIMEOUT), "-p", str(port), address],
-                          capture_output=True, text=True)
-    return sorted({(kind, blob) for _, kind, blob in ssh.parse_keys(proc.stdout)})
-
-
 def _known(path: Path, name: str) -> list[tuple[str, str]]:
     if not path.is_file():
         return []
@@ -73,7 +71,8 @@ def _known(path: Path, name: str) -> list[tuple[str, str]]:
 def check_one(host: str, address: str, port: int, known_hosts: Path) -> HostKeyCheck:
     c = HostKeyCheck(host, address, port, known_hosts)
     c.expected = _known(c.known_hosts, c.name)
-    c.offered = _scan(c.address, c.port)
+    wanted = [t for t in SCAN_TYPES if t in {scan_type(kind) for kind, _ in c.expected}]
+    c.offered = scan(c.address, c.port, [*wanted, *(t for t in SCAN_TYPES if t not in wanted)])
     return c
 
 
@@ -99,12 +98,41 @@ def retrust_hint(env, host: str) -> str:
 
 
 def verify(env, hostvars: dict, hosts: list[str] | None = None) -> None:
-    """Raise unless every host offers a key its known_hosts already trusts. Unreachable hosts pass here:
-    ssh fails on them anyway."""
-    for c in check(hostvars, hosts):
-        error = problem(env, c)
-        if error:
-            raise error
+    """Raise unless every host proves it holds a key its known_hosts trusts: one no-op login per host,
+    once per process. ssh checks the key strictly before it authenticates, and a login, unlike
+    ssh-keyscan, does not count against this machine in sshd's PerSourcePenalties; only a refused key is
+    scanned, for both fingerprints. Unreachable hosts pass here: ssh fails on them anyway."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = [h for h in (hosts or sorted(hostvars)) if hostvars.get(h, {}).get("ansible_host")
+            and _identity(hostvars[h]) not in _trusted]
+
+    def one(host: str) -> StagecraftError | bool:
+        hv = hostvars[host]
+        base = ssh.argv(hv)
+        try:
+            proc = subprocess.run([*base[:1], "-o", "ConnectTimeout=10", *base[1:], "true"],
+                                  capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return False
+        if proc.returncode == 0:
+            return True
+        if REFUSED not in proc.stderr:
+            return False
+        c = check_one(host, hv["ansible_host"], int(hv.get("ansible_port") or 22), known_hosts_of(hv))
+        return problem(env, c) or ExternalError(f"host {host} ({c.name}): {proc.stderr.strip()[-300:]}")
+
+    with ThreadPoolExecutor(max_workers=min(16, len(todo) or 1)) as pool:
+        results = list(pool.map(one, todo))
+    for host, result in zip(todo, results):
+        if isinstance(result, StagecraftError):
+            raise result
+        if result:
+            _trusted.add(_identity(hostvars[host]))
+
+
+def _identity(hv: dict) -> tuple:
+    return hv.get("ansible_host"), int(hv.get("ansible_port") or 22), str(known_hosts_of(hv))
 
 
 def problem(env, c: HostKeyCheck) -> StagecraftError | None:

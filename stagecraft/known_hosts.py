@@ -6,6 +6,7 @@ so the inventory, the drivers and every SSH command check against the same file.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from .paths import ensure_private_dir
@@ -19,6 +20,34 @@ def known_hosts_path(state_dir: Path, env_name: str, configured: str | None = No
         path = Path(configured).expanduser()
         return path if path.is_absolute() or base_dir is None else Path(base_dir) / path
     return Path(state_dir) / "known_hosts" / env_name
+
+
+SCAN_TIMEOUT = 5
+# Debian 13's sshd (OpenSSH 10, PerSourcePenalties) refuses a source for a while once connections that
+# never log in add up, and ssh-keyscan opens one per key type: so a scan asks for one type at a time
+# and stops at the first the host offers.
+SCAN_TYPES = ("ed25519", "ecdsa", "rsa")
+
+
+def scan_type(kind: str) -> str | None:
+    """ssh-keyscan's -t name for a known_hosts key type (None for types it cannot ask for alone)."""
+    if kind.startswith("ecdsa-sha2-"):
+        return "ecdsa"
+    return {"ssh-ed25519": "ed25519", "ssh-rsa": "rsa"}.get(kind)
+
+
+def scan(address: str, port: int, types=SCAN_TYPES) -> list[tuple[str, str]]:
+    """(type, base64) of the first of `types` the host offers; [] when sshd does not answer."""
+    for kind in types:
+        proc = subprocess.run(["ssh-keyscan", "-T", str(SCAN_TIMEOUT), "-t", kind, "-p", str(port), address],
+                              capture_output=True, text=True)
+        keys = sorted({tuple(line.split()[1:3]) for line in proc.stdout.splitlines()
+                       if len(line.split()) >= 3 and not line.startswith(("#", "@"))})
+        if keys:
+            return keys
+        if "SSH-" not in proc.stdout + proc.stderr:  # no banner: nothing answers, other types would not either
+            return []
+    return []
 
 
 def host_pattern(address: str, port: int) -> str:

@@ -38,7 +38,7 @@ def test_concurrent_run_meets_the_lock_and_interrupt_is_recorded(local_hosts):
         if first.poll() is None:
             first.kill()
     assert first.returncode == 130, err
-    assert not lock.exists()  # released on the way out
+    assert json.loads(env.cli("lock", "status", "-e", "local", "-o", "json").stdout)["locked"] is False  # released
     releases = json.loads(env.cli("releases", "list", "--kind", "infra", "-o", "json").stdout)
     assert releases[0]["status"] == "interrupted"
     shown = json.loads(env.cli("releases", "show", releases[0]["id"], "-o", "json").stdout)

@@ -130,6 +130,19 @@ def test_ansible_runs_ssh_with_strict_host_keys_and_no_agent(site):
         assert f"UserKnownHostsFile={site.state_dir / 'known_hosts' / 'local'}" in line
 
 
+def test_host_key_checks_never_get_this_machine_refused(site):
+    """Debian 13's sshd refuses a source for a while once its connections that never log in add up
+    (PerSourcePenalties; ssh-keyscan opens one per key type). Every command checks the host keys, so
+    they must be checked by logging in: 25 checks in a row, then sshd still answers this machine."""
+    from stagecraft import hostkeys, known_hosts
+
+    hostvars = json.loads(site.cli("inventory", "-e", "local", "-o", "json").stdout)["_meta"]["hostvars"]
+    for _ in range(25):
+        hostkeys._trusted.clear()  # as 25 separate commands would
+        hostkeys.verify(None, hostvars)
+    assert known_hosts.scan(site.hosts["db-1"], 22), "sshd refuses this machine after the host key checks"
+
+
 def test_ssh_hosts_are_trusted_only_through_hosts_trust(site):
     proc = site.cli("deploy", "-e", "remote", check=False, env=secrets_env())
     assert proc.returncode == 1, proc.stderr

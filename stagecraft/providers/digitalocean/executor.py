@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -279,7 +278,7 @@ def wait_for_ssh(address: str, port: int, expected: list[str] = (), timeout: flo
             elif not expected:
                 return None
             else:
-                offered = _scan_host_keys(address, port)
+                offered = [f"{t} {k}" for t, k in known_hosts.scan(address, port)]
                 if set(offered) & set(expected):
                     return None
                 if offered:
@@ -292,14 +291,6 @@ def wait_for_ssh(address: str, port: int, expected: list[str] = (), timeout: flo
             last = str(exc)
         time.sleep(min(POLL_SECONDS, 1.0))
     return f"SSH on {address}:{port} not ready after {timeout:.0f} s: {last}"
-
-
-def _scan_host_keys(address: str, port: int) -> list[str]:
-    """"type base64" of every host key the server proves it holds (empty when it is not ready)."""
-    proc = subprocess.run(["ssh-keyscan", "-T", "5", "-p", str(port), address], capture_output=True, text=True,
-                          timeout=60)
-    return [" ".join(line.split()[1:3]) for line in proc.stdout.splitlines()
-            if line.strip() and not line.startswith("#") and len(line.split()) >= 3]
 
 
 def destroy_droplets(api: Api, droplets: list[dict], say) -> dict[str, str]:
