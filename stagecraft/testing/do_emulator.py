@@ -35,10 +35,11 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import do_spec
+from .http import json_handler
 
 USER_DATA_MAX = 64 * 1024
 REGIONS = ("fra1", "ams3", "nyc1", "nyc3", "sfo3", "lon1", "sgp1", "tor1", "blr1", "syd1")
@@ -527,39 +528,5 @@ def _free_port() -> int:
 
 
 def _handler(emulator: Emulator):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            status, payload, extra = emulator.handle(self.command, self.path, self.headers,
-                                                     self.rfile.read(length) if length else b"")
-            if status == "reset":  # the request was read; the answer never comes
-                self.close_connection = True
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                self.connection.close()
-                return
-            data = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            headers = {"ratelimit-limit": "5000", "ratelimit-remaining": "4999",
-                       "ratelimit-reset": str(int(time.time()) + 60), **extra}
-            for k, v in headers.items():
-                self.send_header(k, v)
-            if data:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def finish(self):
-            try:
-                super().finish()
-            except OSError:  # a connection reset on purpose
-                pass
-
-        def log_message(self, *args):  # keep test output clean
-            pass
-
-    return Handler
+    return json_handler(emulator.handle, lambda: {"ratelimit-limit": "5000", "ratelimit-remaining": "4999",
+                                        "ratelimit-reset": str(int(time.time()) + 60)})

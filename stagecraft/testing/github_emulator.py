@@ -28,12 +28,13 @@ import threading
 import time
 from base64 import b64decode, b64encode
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
 from . import github_spec
+from .http import json_handler
 
 SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 DOCS = "https://docs.github.com/rest"
@@ -374,28 +375,5 @@ def _not_found():
 
 
 def _handler(emulator: Emulator):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            status, payload, extra = emulator.handle(self.command, self.path, self.headers,
-                                                     self.rfile.read(length) if length else b"")
-            data = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            headers = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
-                       "X-RateLimit-Reset": str(int(time.time()) + 3600), **extra}
-            for k, v in headers.items():
-                self.send_header(k, v)
-            if data:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        def log_message(self, *args):  # keep test output clean
-            pass
-
-    return Handler
+    return json_handler(emulator.handle, lambda: {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
+                                        "X-RateLimit-Reset": str(int(time.time()) + 3600)}, "application/json; charset=utf-8")
