@@ -155,6 +155,18 @@ class HostFactory:
             env.up(roles=roles)
         return env
 
+    def web_env(self, name: str, hosts: dict[str, list[str]], *, extra_config: str = "",
+                env_file: str = "APP_HEALTHY=true\n") -> LocalEnv:
+        """The example's web alone, placed on the `app` role, with `.env.local` as the env file; hosts up."""
+        files = {**example_files("web"), ".env.local": env_file}
+        env = self.create(name, hosts, extra_config=extra_config, files=files, up=False)
+        text = env.config_path.read_text()
+        text = text.replace("    driver: local\n", "    driver: local\n    env_file: .env.local\n")
+        text = text.replace("  app:\n    public: false\n", "  app:\n    public: false\n    services: [web]\n")
+        env.config_path.write_text(text)
+        env.up()
+        return env
+
     def destroy(self, name: str) -> None:
         env = self.envs.pop(name, None)
         if env is not None:

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.hosts import example_files
 
 pytestmark = pytest.mark.hosts
 CANARY = "ci-secret-canary-5f2a71"
@@ -47,14 +46,7 @@ def _expand(value: str, ctx: dict) -> str:
 
 @pytest.fixture(scope="module")
 def shop(local_hosts):
-    files = {**example_files("web"),  # the compose file without db: this test places only web
-             ".env.local": "APP_HEALTHY=true\n"}
-    env = local_hosts.create("ci", {"app-1": ["app"], "gw-1": ["gateway"]}, extra_config=EXTRA, files=files, up=False)
-    text = env.config_path.read_text()
-    text = text.replace("    driver: local\n", "    driver: local\n    env_file: .env.local\n")
-    text = text.replace("  app:\n    public: false\n", "  app:\n    public: false\n    services: [web]\n")
-    env.config_path.write_text(text)
-    env.up()
+    env = local_hosts.web_env("ci", {"app-1": ["app"], "gw-1": ["gateway"]}, extra_config=EXTRA)
     return env
 
 

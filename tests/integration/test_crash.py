@@ -4,7 +4,6 @@ other through the lock kept on the hosts; a killed deploy never needs a human be
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from tests.hosts import STAGECRAFT, example_files
+from tests.hosts import STAGECRAFT
 from tests.load import Load
 
 pytestmark = pytest.mark.hosts
@@ -29,15 +28,8 @@ services:
 
 @pytest.fixture(scope="module")
 def shop(local_hosts):
-    files = {**example_files("web"),  # the compose file without db: this test places only web
-             ".env.local": "APP_HEALTHY=true\nSHOP_SECRET=x\n"}
-    env = local_hosts.create("crash", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]},
-                             extra_config=EXTRA, files=files, up=False)
-    text = env.config_path.read_text()
-    text = text.replace("    driver: local\n", "    driver: local\n    env_file: .env.local\n")
-    text = text.replace("  app:\n    public: false\n", "  app:\n    public: false\n    services: [web]\n")
-    env.config_path.write_text(text)
-    env.up()
+    env = local_hosts.web_env("crash", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]},
+                              extra_config=EXTRA, env_file="APP_HEALTHY=true\nSHOP_SECRET=x\n")
     env.cli("deploy", "--version", "v1", "-o", "json")
     return env
 

@@ -4,15 +4,11 @@ a failing healthcheck that keeps the old version serving, rollback without rebui
 from __future__ import annotations
 
 import json
-import shutil
-import stat
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.hosts import example_files
 from tests.load import Load
 
 pytestmark = pytest.mark.hosts
@@ -33,14 +29,8 @@ services:
 
 @pytest.fixture(scope="module")
 def shop(local_hosts):
-    files = {**example_files("web"), ".env.local": "APP_HEALTHY=true\n"}
-    env = local_hosts.create("deploy", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]},
-                             extra_config=EXTRA, files=files, up=False)
-    text = env.config_path.read_text()
-    text = text.replace("    driver: local\n", "    driver: local\n    env_file: .env.local\n")
-    text = text.replace("  app:\n    public: false\n", "  app:\n    public: false\n    services: [web]\n")
-    env.config_path.write_text(text)
-    env.up()
+    env = local_hosts.web_env("deploy", {"app-1": ["app"], "app-2": ["app"], "gw-1": ["gateway"]},
+                              extra_config=EXTRA)
     return env
 
 

@@ -11,12 +11,10 @@ import subprocess
 import time
 
 import pytest
-import yaml
 
-from tests.hosts import ROOT, STAGECRAFT
+from tests.hosts import STAGECRAFT
 
 pytestmark = pytest.mark.hosts
-EXAMPLE = ROOT / "examples" / "shop"
 EXTRA = """
 services:
   web:
@@ -27,19 +25,7 @@ services:
 
 @pytest.fixture(scope="module")
 def shop(local_hosts):
-    compose = yaml.safe_load((EXAMPLE / "docker-compose.yml").read_text())
-    compose["services"] = {"web": compose["services"]["web"]}
-    compose.pop("volumes", None)
-    files = {"docker-compose.yml": yaml.safe_dump(compose), ".env.local": "APP_HEALTHY=true\n",
-             "web/Dockerfile": (EXAMPLE / "web" / "Dockerfile").read_text(),
-             "web/start.sh": (EXAMPLE / "web" / "start.sh").read_text()}
-    env = local_hosts.create("ops", {"app-1": ["app"], "gw-1": ["gateway"]}, extra_config=EXTRA, files=files,
-                             up=False)
-    text = env.config_path.read_text()
-    text = text.replace("    driver: local\n", "    driver: local\n    env_file: .env.local\n")
-    text = text.replace("  app:\n    public: false\n", "  app:\n    public: false\n    services: [web]\n")
-    env.config_path.write_text(text)
-    env.up()
+    env = local_hosts.web_env("ops", {"app-1": ["app"], "gw-1": ["gateway"]}, extra_config=EXTRA)
     env.cli("deploy", "-e", "local", "--version", "v1")
     return env
 
