@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
+from . import ansible_data
 from .compose_render import EDGE_INTERNAL_PORT, is_public
 from .ssh import OPTIONS_VAR, common_args, known_hosts_path
 from .ssh import options as ssh_options
@@ -168,11 +167,14 @@ def render_inventory(config, env, discovered: dict, *, state_dir: Path, connecti
 
 
 def to_yaml(inventory: dict) -> str:
-    return yaml.safe_dump(inventory, sort_keys=True, default_flow_style=False, width=2**20)
+    """The inventory file: every value is data Ansible never templates (see ansible_data)."""
+    return ansible_data.to_yaml(inventory)
 
 
-def to_list_json(inventory: dict) -> dict:
-    """The shape `ansible-inventory --list` prints: _meta.hostvars plus a hosts/children entry per group."""
+def to_list_json(inventory: dict, *, unsafe: bool = False) -> dict:
+    """The shape `ansible-inventory --list` prints: _meta.hostvars plus a hosts/children entry per group.
+    unsafe: variable values as {"__ansible_unsafe": value}, as Ansible prints (and reads back) the values
+    of the inventory file; without it, plain values for Stagecraft's own readers."""
     all_vars = inventory["all"].get("vars", {})
     hostvars: dict = {}
     out: dict = {}
@@ -186,4 +188,5 @@ def to_list_json(inventory: dict) -> dict:
         if hosts:
             out[name] = {"hosts": sorted(hosts)}
     out["all"] = {"children": ["ungrouped"] + sorted(n for n in groups if (groups[n] or {}).get("hosts"))}
-    return {"_meta": {"hostvars": {h: dict(sorted(v.items())) for h, v in sorted(hostvars.items())}}, **out}
+    hostvars = {h: dict(sorted(v.items())) for h, v in sorted(hostvars.items())}
+    return {"_meta": {"hostvars": ansible_data.to_json(hostvars) if unsafe else hostvars}, **out}

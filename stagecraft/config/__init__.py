@@ -36,6 +36,13 @@ class LoadedConfig:
         # The env_file and the process environment (secrets.provider `command` adds values at deploy time).
         variables = r.load_variables(env_file, environ)
         data, issues = r.interpolate(self.doc.data, variables, self.doc)
+        if not issues:
+            # Interpolated values meet the same rules as written ones (their patterns were deferred).
+            from .schema import validate
+
+            secrets = r.secret_values(data, variables)
+            issues = [ConfigIssue(i.position, i.key_path, r.redact(i.message, secrets))
+                      for i in validate(LoadedYaml(data, self.doc.positions, self.doc.file), resolved=True)]
         if issues:
             raise ConfigError(issues, path=str(self.path))
         config = Config.parse(data, base_dir=str(self.base_dir), path=str(self.path))
