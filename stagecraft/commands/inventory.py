@@ -7,8 +7,10 @@ variables that the bundled roles consume; `all.vars` carries environment-wide on
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
+from ..errors import UserError
 from . import ansible_data
 from .compose_render import EDGE_INTERNAL_PORT, is_public
 from .ssh import OPTIONS_VAR, common_args, known_hosts_path
@@ -88,8 +90,6 @@ def _tailscale_vars(config, env, host) -> dict:
 
 
 def _read_ca(path: Path) -> str:
-    from ..errors import UserError
-
     try:
         text = path.read_text()
     except OSError as exc:
@@ -97,6 +97,53 @@ def _read_ca(path: Path) -> str:
     if "BEGIN CERTIFICATE" not in text:
         raise UserError(f"project.images.registry_ca_file: {path} is not a PEM certificate")
     return text
+
+
+# Ansible's own variables (the connection comes from ssh.* and the driver) and Stagecraft's.
+RESERVED_PREFIXES = ("ansible_", "stagecraft_")
+# The role a deploy drives (its variables come from the rendered compose files, never from `vars`).
+DEPLOY_ROLE = "compose"
+
+
+class VarOverride(UserError):
+    """User `vars` name a variable Stagecraft sets; `path` is the key path of the first one."""
+
+    def __init__(self, message: str, path: tuple):
+        super().__init__(message)
+        self.path = path
+
+
+@cache
+def role_variables(role: str) -> frozenset:
+    """The variables a bundled role declares (meta/argument_specs.yml)."""
+    import yaml
+
+    from .. import resources
+
+    spec = resources.collections_dir() / "ansible_collections" / "stagecraft" / "infra" / "roles" / role / "meta"
+    data = yaml.safe_load((spec / "argument_specs.yml").read_text())
+    return frozenset(name for entry in data["argument_specs"].values() for name in entry.get("options") or {})
+
+
+def _refuse_overrides(env, host, own: dict) -> None:
+    """User vars (environment and host) may add variables, never replace one Stagecraft sets: the ones
+    it renders for this host, the deploy role's, and Ansible's and its own prefixes."""
+    deploy = role_variables(DEPLOY_ROLE)
+    for path, values in ((("environments", env.name, "vars"), env.vars),
+                         (("environments", env.name, "hosts", host.name, "vars"), host.vars)):
+        for name in sorted(values):
+            if name.startswith(RESERVED_PREFIXES):
+                why = "Ansible's connection comes from ssh.* and the driver" if name.startswith("ansible_") \
+                    else "the stagecraft_ prefix is Stagecraft's own"
+            elif name in deploy:
+                why = f"the {DEPLOY_ROLE} role's variables come from the deploy's rendered compose files"
+            elif name in own:
+                why = "it is rendered from stagecraft.yml for this host"
+            else:
+                continue
+            where = ".".join(path + (name,))
+            raise VarOverride(f"{where}: would override '{name}', a variable Stagecraft sets ({why}); "
+                              "remove it, or set the stagecraft.yml key it comes from", path + (name,))
 
 
 def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_addresses: list[str] = (),
@@ -119,6 +166,7 @@ def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_ad
         ca = base_dir / config.project.images.registry_ca_file
         out["bootstrap_docker_registry_ca_certs"] = [{"registry": config.project.registry_host,
                                                       "cert": _read_ca(ca)}]
+    _refuse_overrides(env, host, out)
     out.update(env.vars)
     out.update(host.vars)
     return out
