@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import UserError
 from . import ansible_data
 from .compose_render import EDGE_INTERNAL_PORT, is_public
-from .ssh import OPTIONS_VAR, common_args, known_hosts_path
+from .ssh import OPTIONS_VAR, checked_path, common_args, known_hosts_path
 from .ssh import options as ssh_options
 
 
@@ -25,6 +25,7 @@ def group_name(prefix: str, name: str) -> str:
 def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir: Path, state_dir: Path,
                      env_name: str) -> dict:
     ssh = host.ssh
+    where = f"environments.{env_name}.hosts.{host.name}"
     out = {"ansible_user": ssh.user,
            "ansible_port": (facts.port if facts and facts.port else ssh.port),
            "ansible_python_interpreter": "/usr/bin/python3"}
@@ -33,8 +34,10 @@ def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir:
     key = ssh.key or defaults.get("key")
     if key:
         key_path = Path(key).expanduser()
-        out["ansible_ssh_private_key_file"] = str(key_path if key_path.is_absolute() else (base_dir / key_path))
-    opts = ssh_options(known_hosts_path(state_dir, env_name, ssh.known_hosts, base_dir), ssh.extra_args)
+        out["ansible_ssh_private_key_file"] = checked_path(key_path if key_path.is_absolute() else (base_dir / key_path),
+                                                           f"{where}.ssh.key" if ssh.key else "the SSH key")
+    known = known_hosts_path(state_dir, env_name, ssh.known_hosts, base_dir)
+    opts = ssh_options(known, ssh.extra_args, what=f"{where}.ssh.known_hosts" if ssh.known_hosts else "known_hosts")
     out[OPTIONS_VAR] = opts
     out["ansible_ssh_common_args"] = common_args(opts)
     # Ansible (and ansible-runner's default) would otherwise put StrictHostKeyChecking=no first.
