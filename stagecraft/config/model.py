@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from .ci import Ci
@@ -85,6 +86,13 @@ class Config:
         )
 
 
+def service_name_rule() -> dict:
+    """The schema's rule for service names: {pattern, patternErrorMessage}."""
+    from .schema import load_schema
+
+    return load_schema()["properties"]["services"]["propertyNames"]
+
+
 def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIssue]:
     """Cross-references between sections. doc.data has passed the schema."""
     data = doc.data
@@ -103,6 +111,13 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     roles = data.get("roles") or {}
     services = data.get("services") or {}
     envs = data.get("environments") or {}
+
+    # The compose file's own service names follow the same rule as stagecraft.yml's (the schema's).
+    rule = service_name_rule()
+    for name in compose_services or ():
+        if not re.fullmatch(rule["pattern"], str(name)):
+            issue(("project", "compose_file"), f"compose service {str(name)!r}: invalid service name: "
+                                               f"{rule['patternErrorMessage']}")
 
     for env_name, env in envs.items():
         for host_name, host in (env.get("hosts") or {}).items():
