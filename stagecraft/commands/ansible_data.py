@@ -35,7 +35,7 @@ class _Unsafe(str):
     """A string value on its way into YAML with the !unsafe tag."""
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter when present: much faster
     pass
 
 
@@ -53,7 +53,7 @@ _RESOLVER = yaml.resolver.Resolver()
 _STR = "tag:yaml.org,2002:str"
 
 
-def _could_template(value: str) -> bool:
+def could_template(value: str) -> bool:
     """False for strings YAML reads as numbers, booleans, null or dates when unquoted."""
     return _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR
 
@@ -62,7 +62,7 @@ def _mark(node, wrap):
     if isinstance(node, Template):
         return node
     if isinstance(node, str):
-        return wrap(node) if _could_template(node) else node
+        return wrap(node) if could_template(node) else node
     if isinstance(node, dict):
         return {k: _mark(v, wrap) for k, v in node.items()}
     if isinstance(node, (list, tuple)):
@@ -81,7 +81,7 @@ def to_json(node):
     return _mark(node, lambda s: {UNSAFE_KEY: s})
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     pass
 
 

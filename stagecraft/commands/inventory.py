@@ -37,7 +37,8 @@ def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir:
         out["ansible_ssh_private_key_file"] = checked_path(key_path if key_path.is_absolute() else (base_dir / key_path),
                                                            f"{where}.ssh.key" if ssh.key else "the SSH key")
     known = known_hosts_path(state_dir, env_name, ssh.known_hosts, base_dir)
-    opts = ssh_options(known, ssh.extra_args, what=f"{where}.ssh.known_hosts" if ssh.known_hosts else "known_hosts")
+    opts = ssh_options(known, ssh.extra_args, what=f"{where}.ssh.known_hosts" if ssh.known_hosts else "known_hosts",
+                       extra_what=f"{where}.ssh.extra_args")
     out[OPTIONS_VAR] = opts
     out["ansible_ssh_common_args"] = common_args(opts)
     # Ansible (and ansible-runner's default) would otherwise put StrictHostKeyChecking=no first.

@@ -49,16 +49,22 @@ def option_value(path, what: str) -> str:
     return f'"{text}"' if any(c.isspace() for c in text) else text
 
 
-def options(known_hosts: Path, extra_args: str | None = None, *, what: str = "known_hosts") -> list[str]:
+def options(known_hosts: Path, extra_args: str | None = None, *, what: str = "known_hosts",
+            extra_what: str = "ssh.extra_args") -> list[str]:
     """ssh -o options: strict host key checking against `known_hosts` only, no agent forwarding, only the
     given identity. `extra_args` (ssh.extra_args, a user-written command line) comes last, so it cannot
-    weaken these."""
+    weaken these. what / extra_what: the config keys named in errors."""
     out = []
     known = option_value(known_hosts, what)
     for opt in (f"UserKnownHostsFile={known}", "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes",
                 "CheckHostIP=no", "UpdateHostKeys=no", "ForwardAgent=no", "IdentitiesOnly=yes"):
         out += ["-o", opt]
-    return out + (shlex.split(extra_args) if extra_args else [])
+    try:
+        return out + (shlex.split(extra_args) if extra_args else [])
+    except ValueError as exc:  # e.g. an unclosed quote
+        from ..errors import UserError
+
+        raise UserError(f"{extra_what}: cannot split {extra_args!r} into arguments as a shell would: {exc}") from None
 
 
 def common_args(opts: list[str]) -> str:

@@ -40,9 +40,12 @@ class LoadedConfig:
             # Interpolated values meet the same rules as written ones (their patterns were deferred).
             from .schema import validate
 
+            from .model import extra_args_issues
+
             secrets = r.secret_values(data, variables)
+            doc = LoadedYaml(data, self.doc.positions, self.doc.file)
             issues = [ConfigIssue(i.position, i.key_path, r.redact(i.message, secrets))
-                      for i in validate(LoadedYaml(data, self.doc.positions, self.doc.file), resolved=True)]
+                      for i in validate(doc, resolved=True) + extra_args_issues(doc)]
         if issues:
             raise ConfigError(issues, path=str(self.path))
         config = Config.parse(data, base_dir=str(self.base_dir), path=str(self.path))
