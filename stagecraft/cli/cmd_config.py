@@ -62,13 +62,15 @@ def _check_vars(loaded) -> None:
     nothing is written)."""
     from ..commands.inventory import VarOverride, render_inventory
     from ..config.issues import ConfigIssue, format_path
+    from ..drivers import DriverContext, driver_host_vars
     from ..errors import ConfigError, UserError
     from ..paths import state_dir
 
     issues = []
     for env in loaded.config.environments.values():
         try:
-            render_inventory(loaded.config, env, {}, state_dir=state_dir(loaded.path))
+            dctx = DriverContext(config=loaded.config, environment=env, state_dir=state_dir(loaded.path))
+            render_inventory(loaded.config, env, {}, state_dir=dctx.state_dir, driver_vars=driver_host_vars(dctx))
         except VarOverride as exc:
             issues.append(ConfigIssue(loaded.doc.position(exc.path), format_path(exc.path), exc.message.split(": ", 1)[1]))
         except UserError:
