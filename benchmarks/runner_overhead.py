@@ -50,9 +50,9 @@ def main() -> None:
                             str(play)], check=True, capture_output=True, env={**os.environ, **ansible_env()})
             plain = time.perf_counter() - start
 
-            import yaml
+            from stagecraft.commands.ansible_data import from_yaml
 
-            inventory = yaml.safe_load(inv_text)
+            inventory = from_yaml(inv_text)
             ctx = types.SimpleNamespace(state_dir=tmp / "state", environment=types.SimpleNamespace(name="local"),
                                         inventory=lambda: inventory)
             start = time.perf_counter()

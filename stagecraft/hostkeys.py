@@ -56,8 +56,7 @@ class HostKeyCheck:
 
 
 def known_hosts_of(hostvars: dict) -> Path:
-    opts = hostvars.get(ssh.OPTIONS_VAR) or []
-    return Path(next(o.split("=", 1)[1] for o in opts if o.startswith("UserKnownHostsFile=")))
+    return ssh.known_hosts_file(hostvars.get(ssh.OPTIONS_VAR) or [])
 
 
 def _known(path: Path, name: str) -> list[tuple[str, str]]:

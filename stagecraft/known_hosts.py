@@ -39,7 +39,7 @@ def scan_type(kind: str) -> str | None:
 def scan(address: str, port: int, types=SCAN_TYPES) -> list[tuple[str, str]]:
     """(type, base64) of the first of `types` the host offers; [] when sshd does not answer."""
     for kind in types:
-        proc = subprocess.run(["ssh-keyscan", "-T", str(SCAN_TIMEOUT), "-t", kind, "-p", str(port), address],
+        proc = subprocess.run(["ssh-keyscan", "-T", str(SCAN_TIMEOUT), "-t", kind, "-p", str(port), "--", address],
                               capture_output=True, text=True)
         keys = sorted({tuple(line.split()[1:3]) for line in proc.stdout.splitlines()
                        if len(line.split()) >= 3 and not line.startswith(("#", "@"))})

@@ -37,6 +37,7 @@ def validate():
     s = settings()
     loaded = s.load()
     envs = sorted(loaded.config.environments)
+    _check_vars(loaded)
     checked = []
     if s.get("env"):
         name = s.env_name()
@@ -54,6 +55,28 @@ def validate():
                "environments": envs, "resolved": checked, "warnings": warnings}
     output.data(summary, lambda d: f"{d['file']}: valid (project {d['project']}; environments: "
                                    f"{', '.join(d['environments'])})")
+
+
+def _check_vars(loaded) -> None:
+    """User vars that would override a variable Stagecraft sets (found by rendering each inventory; pure,
+    nothing is written)."""
+    from ..commands.inventory import VarOverride, render_inventory
+    from ..config.issues import ConfigIssue, format_path
+    from ..drivers import DriverContext, driver_host_vars
+    from ..errors import ConfigError, UserError
+    from ..paths import state_dir
+
+    issues = []
+    for env in loaded.config.environments.values():
+        try:
+            dctx = DriverContext(config=loaded.config, environment=env, state_dir=state_dir(loaded.path))
+            render_inventory(loaded.config, env, {}, state_dir=dctx.state_dir, driver_vars=driver_host_vars(dctx))
+        except VarOverride as exc:
+            issues.append(ConfigIssue(loaded.doc.position(exc.path), format_path(exc.path), exc.message.split(": ", 1)[1]))
+        except UserError:
+            pass  # a value that needs the environment resolved (e.g. a ${VAR} file): checked by deploys
+    if issues:
+        raise ConfigError(issues, path=str(loaded.path))
 
 
 @config.command(help="""Print the fully resolved configuration of one environment.

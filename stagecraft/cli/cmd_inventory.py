@@ -12,7 +12,8 @@ from .settings import global_options
 @click.command(help="""Print the Ansible inventory of an environment.
 
 YAML inventory by default; with -o json, the shape `ansible-inventory --list`
-prints. Groups: env_<env> (every host) and role_<role> (hosts of each role).
+prints. Every value is marked unsafe, so Ansible never templates it: tagged
+!unsafe in YAML, {"__ansible_unsafe": value} in JSON. Groups: env_<env> (every host) and role_<role> (hosts of each role).
 Hosts the driver has not provisioned yet have no ansible_host.
 
 \b
@@ -29,7 +30,7 @@ def inventory():
     missing = _missing(inv)
     if missing:
         output.warn(f"no address yet for: {', '.join(missing)} (run 'stagecraft infra up -e {ctx.environment.name}')")
-    output.data(to_list_json(inv), lambda _: to_yaml(inv))
+    output.data(to_list_json(inv, unsafe=True), lambda _: to_yaml(inv))
 
 
 def _missing(inv: dict) -> list[str]:

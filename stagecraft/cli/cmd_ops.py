@@ -31,7 +31,7 @@ def _ssh(hostvars: dict, host: str, *, tty: bool = False) -> list[str]:
     if "ansible_host" not in hv:
         raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
     argv = ssh_argv(hv)
-    return argv[:-1] + (["-t"] if tty else []) + argv[-1:]
+    return argv[:1] + (["-t"] if tty else []) + argv[1:]
 
 
 def _current_release(ctx):

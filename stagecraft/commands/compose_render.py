@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -270,6 +271,17 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
                       secret_names=env_names, files=files)
 
 
+_NGINX_PLAIN = re.compile(r"[A-Za-z0-9._~!&()*+,=:@%/-]+")
+
+
+def _nginx_word(value: str) -> str:
+    """One nginx argument: as written when it holds only plain characters (what the schema allows for
+    public.host and public.path), else double-quoted, so `;`, braces, spaces or newlines stay inside it."""
+    if _NGINX_PLAIN.fullmatch(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:
     lines = ["worker_processes 1;", "events { worker_connections 1024; }", "http {", "    access_log off;",
              "    include /etc/nginx/upstreams/*.conf;"]
@@ -281,14 +293,14 @@ def render_edge(config, local_routed: list[str], remote_routed: list[str], peers
     for name in sorted(local_routed + remote_routed):
         upstream = f"svc_{name.replace('-', '_')}" + ("_hosts" if name in remote_routed else "")
         svc = config.service(name)
-        names = svc.public_host or "_"
+        names = _nginx_word(svc.public_host) if svc.public_host else "_"
         listen = "listen 80 default_server;" if first else "listen 80;"
         first = False
         lines += [
             "    server {",
             f"        {listen}",
             f"        server_name {names};",
-            f"        location {svc.public_path} {{",
+            f"        location {_nginx_word(svc.public_path)} {{",
             f"            proxy_pass http://{upstream};",
             "            proxy_http_version 1.1;",
             '            proxy_set_header Connection "";',

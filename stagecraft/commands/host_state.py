@@ -48,7 +48,7 @@ def probe_script(project: str, refs: list[str]) -> str:
     ]
     for ref in refs:
         q = shlex.quote(ref)
-        lines.append(f"printf '%s %s\\n' {q} \"$(docker image inspect --format '{inspect}' {q} 2>/dev/null)\"")
+        lines.append(f"printf '%s %s\\n' {q} \"$(docker image inspect --format '{inspect}' -- {q} 2>/dev/null)\"")
     lines += [
         f"echo {SEPARATOR}",
         f"ids=$(docker ps -aq --filter label=com.docker.compose.project={shlex.quote(project)})",

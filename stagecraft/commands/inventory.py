@@ -7,12 +7,13 @@ variables that the bundled roles consume; `all.vars` carries environment-wide on
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
-import yaml
-
+from ..errors import UserError
+from . import ansible_data
 from .compose_render import EDGE_INTERNAL_PORT, is_public
-from .ssh import OPTIONS_VAR, common_args, known_hosts_path
+from .ssh import OPTIONS_VAR, checked_path, common_args, known_hosts_path
 from .ssh import options as ssh_options
 
 
@@ -24,6 +25,7 @@ def group_name(prefix: str, name: str) -> str:
 def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir: Path, state_dir: Path,
                      env_name: str) -> dict:
     ssh = host.ssh
+    where = f"environments.{env_name}.hosts.{host.name}"
     out = {"ansible_user": ssh.user,
            "ansible_port": (facts.port if facts and facts.port else ssh.port),
            "ansible_python_interpreter": "/usr/bin/python3"}
@@ -32,8 +34,11 @@ def _connection_vars(host, facts, address: str | None, defaults: dict, base_dir:
     key = ssh.key or defaults.get("key")
     if key:
         key_path = Path(key).expanduser()
-        out["ansible_ssh_private_key_file"] = str(key_path if key_path.is_absolute() else (base_dir / key_path))
-    opts = ssh_options(known_hosts_path(state_dir, env_name, ssh.known_hosts, base_dir), ssh.extra_args)
+        out["ansible_ssh_private_key_file"] = checked_path(key_path if key_path.is_absolute() else (base_dir / key_path),
+                                                           f"{where}.ssh.key" if ssh.key else "the SSH key")
+    known = known_hosts_path(state_dir, env_name, ssh.known_hosts, base_dir)
+    opts = ssh_options(known, ssh.extra_args, what=f"{where}.ssh.known_hosts" if ssh.known_hosts else "known_hosts",
+                       extra_what=f"{where}.ssh.extra_args")
     out[OPTIONS_VAR] = opts
     out["ansible_ssh_common_args"] = common_args(opts)
     # Ansible (and ansible-runner's default) would otherwise put StrictHostKeyChecking=no first.
@@ -89,8 +94,6 @@ def _tailscale_vars(config, env, host) -> dict:
 
 
 def _read_ca(path: Path) -> str:
-    from ..errors import UserError
-
     try:
         text = path.read_text()
     except OSError as exc:
@@ -98,6 +101,53 @@ def _read_ca(path: Path) -> str:
     if "BEGIN CERTIFICATE" not in text:
         raise UserError(f"project.images.registry_ca_file: {path} is not a PEM certificate")
     return text
+
+
+# Ansible's own variables (the connection comes from ssh.* and the driver) and Stagecraft's.
+RESERVED_PREFIXES = ("ansible_", "stagecraft_")
+# The role a deploy drives (its variables come from the rendered compose files, never from `vars`).
+DEPLOY_ROLE = "compose"
+
+
+class VarOverride(UserError):
+    """User `vars` name a variable Stagecraft sets; `path` is the key path of the first one."""
+
+    def __init__(self, message: str, path: tuple):
+        super().__init__(message)
+        self.path = path
+
+
+@cache
+def role_variables(role: str) -> frozenset:
+    """The variables a bundled role declares (meta/argument_specs.yml)."""
+    import yaml
+
+    from .. import resources
+
+    spec = resources.collections_dir() / "ansible_collections" / "stagecraft" / "infra" / "roles" / role / "meta"
+    data = yaml.safe_load((spec / "argument_specs.yml").read_text())
+    return frozenset(name for entry in data["argument_specs"].values() for name in entry.get("options") or {})
+
+
+def _refuse_overrides(env, host, own: dict) -> None:
+    """User vars (environment and host) may add variables, never replace one Stagecraft sets: the ones
+    it renders for this host, the deploy role's, and Ansible's and its own prefixes."""
+    deploy = role_variables(DEPLOY_ROLE)
+    for path, values in ((("environments", env.name, "vars"), env.vars),
+                         (("environments", env.name, "hosts", host.name, "vars"), host.vars)):
+        for name in sorted(values):
+            if name.startswith(RESERVED_PREFIXES):
+                why = "Ansible's connection comes from ssh.* and the driver" if name.startswith("ansible_") \
+                    else "the stagecraft_ prefix is Stagecraft's own"
+            elif name in deploy:
+                why = f"the {DEPLOY_ROLE} role's variables come from the deploy's rendered compose files"
+            elif name in own:
+                why = "it is rendered from stagecraft.yml for this host"
+            else:
+                continue
+            where = ".".join(path + (name,))
+            raise VarOverride(f"{where}: would override '{name}', a variable Stagecraft sets ({why}); "
+                              "remove it, or set the stagecraft.yml key it comes from", path + (name,))
 
 
 def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_addresses: list[str] = (),
@@ -120,6 +170,7 @@ def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_ad
         ca = base_dir / config.project.images.registry_ca_file
         out["bootstrap_docker_registry_ca_certs"] = [{"registry": config.project.registry_host,
                                                       "cert": _read_ca(ca)}]
+    _refuse_overrides(env, host, out)
     out.update(env.vars)
     out.update(host.vars)
     return out
@@ -168,11 +219,14 @@ def render_inventory(config, env, discovered: dict, *, state_dir: Path, connecti
 
 
 def to_yaml(inventory: dict) -> str:
-    return yaml.safe_dump(inventory, sort_keys=True, default_flow_style=False, width=2**20)
+    """The inventory file: every value is data Ansible never templates (see ansible_data)."""
+    return ansible_data.to_yaml(inventory)
 
 
-def to_list_json(inventory: dict) -> dict:
-    """The shape `ansible-inventory --list` prints: _meta.hostvars plus a hosts/children entry per group."""
+def to_list_json(inventory: dict, *, unsafe: bool = False) -> dict:
+    """The shape `ansible-inventory --list` prints: _meta.hostvars plus a hosts/children entry per group.
+    unsafe: variable values as {"__ansible_unsafe": value}, as Ansible prints (and reads back) the values
+    of the inventory file; without it, plain values for Stagecraft's own readers."""
     all_vars = inventory["all"].get("vars", {})
     hostvars: dict = {}
     out: dict = {}
@@ -186,4 +240,5 @@ def to_list_json(inventory: dict) -> dict:
         if hosts:
             out[name] = {"hosts": sorted(hosts)}
     out["all"] = {"children": ["ungrouped"] + sorted(n for n in groups if (groups[n] or {}).get("hosts"))}
-    return {"_meta": {"hostvars": {h: dict(sorted(v.items())) for h, v in sorted(hostvars.items())}}, **out}
+    hostvars = {h: dict(sorted(v.items())) for h, v in sorted(hostvars.items())}
+    return {"_meta": {"hostvars": ansible_data.to_json(hostvars) if unsafe else hostvars}, **out}

@@ -119,4 +119,10 @@ def run_argv(project: str, env: str, host: str, roles, image: str, public_key: s
 
 
 def ssh_command(address: str, key_file: str, known_hosts: str, user: str = "root") -> str:
-    return f"ssh -i {key_file} -o UserKnownHostsFile={known_hosts} {user}@{address}"
+    """The ssh command line printed for people to paste (shell-quoted)."""
+    import shlex
+
+    from .ssh import option_value
+
+    return shlex.join(["ssh", "-i", key_file, "-o", f"UserKnownHostsFile={option_value(known_hosts, 'known_hosts file')}",
+                       f"{user}@{address}"])

@@ -8,6 +8,10 @@ every connection uses — Ansible (through the inventory), image shipping, probe
 OpenSSH takes the first value it sees for an option, so these come before anything a user adds
 (ssh.extra_args) and Ansible is run with host key checking on (it would otherwise put
 StrictHostKeyChecking=no in front).
+
+Values are data: the user and host go after `-l` and `--` (never read as options), and file paths are
+checked for what ssh would read as its own syntax (`%` tokens, `${VAR}`, quotes) and quoted when they hold
+spaces (an -o value is split at spaces, as in ssh_config).
 """
 
 from __future__ import annotations
@@ -23,15 +27,44 @@ from ..known_hosts import known_hosts_path  # noqa: F401  (re-exported: the one 
 OPTIONS_VAR = "stagecraft_ssh_options"
 
 
-def options(known_hosts: Path, extra_args: str | None = None) -> list[str]:
+# What ssh (and Ansible's quoting of IdentityFile="...") would not take literally in a file path.
+_NOT_IN_PATHS = ('"', "\\", "%", "${")
+
+
+def checked_path(path, what: str) -> str:
+    """path as a string ssh reads literally, or a UserError naming `what` (e.g. the config key)."""
+    from ..errors import UserError
+
+    text = str(path)
+    bad = [c for c in _NOT_IN_PATHS if c in text] + (["a control character"] if not text.isprintable() else [])
+    if bad:
+        raise UserError(f"{what}: {text!r} contains {', '.join(repr(b) for b in bad)}, which ssh reads as its own "
+                        "syntax; use a path without them (for the state directory: set STAGECRAFT_STATE_DIR)")
+    return text
+
+
+def option_value(path, what: str) -> str:
+    """A file path as the value of an -o option: double-quoted when it holds spaces."""
+    text = checked_path(path, what)
+    return f'"{text}"' if any(c.isspace() for c in text) else text
+
+
+def options(known_hosts: Path, extra_args: str | None = None, *, what: str = "known_hosts",
+            extra_what: str = "ssh.extra_args") -> list[str]:
     """ssh -o options: strict host key checking against `known_hosts` only, no agent forwarding, only the
     given identity. `extra_args` (ssh.extra_args, a user-written command line) comes last, so it cannot
-    weaken these."""
+    weaken these. what / extra_what: the config keys named in errors."""
     out = []
-    for opt in (f"UserKnownHostsFile={known_hosts}", "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes",
+    known = option_value(known_hosts, what)
+    for opt in (f"UserKnownHostsFile={known}", "GlobalKnownHostsFile=/dev/null", "StrictHostKeyChecking=yes",
                 "CheckHostIP=no", "UpdateHostKeys=no", "ForwardAgent=no", "IdentitiesOnly=yes"):
         out += ["-o", opt]
-    return out + (shlex.split(extra_args) if extra_args else [])
+    try:
+        return out + (shlex.split(extra_args) if extra_args else [])
+    except ValueError as exc:  # e.g. an unclosed quote
+        from ..errors import UserError
+
+        raise UserError(f"{extra_what}: cannot split {extra_args!r} into arguments as a shell would: {exc}") from None
 
 
 def common_args(opts: list[str]) -> str:
@@ -40,12 +73,20 @@ def common_args(opts: list[str]) -> str:
 
 
 def argv(hostvars: dict) -> list[str]:
-    """ssh to a host with the connection variables of the rendered inventory (add the remote command)."""
+    """ssh to a host with the connection variables of the rendered inventory (add the remote command; options
+    go right after argv[0]). The user and address end the options (`-l USER -- ADDRESS`), so neither can
+    become one."""
     out = ["ssh", "-o", "BatchMode=yes", "-p", str(hostvars.get("ansible_port", 22))]
     if hostvars.get("ansible_ssh_private_key_file"):
         out += ["-i", hostvars["ansible_ssh_private_key_file"]]
     out += list(hostvars.get(OPTIONS_VAR) or shlex.split(hostvars.get("ansible_ssh_common_args", "")))
-    return out + [f"{hostvars.get('ansible_user', 'root')}@{hostvars['ansible_host']}"]
+    return out + ["-l", str(hostvars.get("ansible_user", "root")), "--", str(hostvars["ansible_host"])]
+
+
+def known_hosts_file(opts: list[str]) -> Path:
+    """The UserKnownHostsFile of an options() list."""
+    value = next(o.split("=", 1)[1] for o in opts if o.startswith("UserKnownHostsFile="))
+    return Path(value[1:-1] if value.startswith('"') else value)
 
 
 def known_hosts_name(address: str, port: int) -> str:

@@ -36,6 +36,16 @@ class LoadedConfig:
         # The env_file and the process environment (secrets.provider `command` adds values at deploy time).
         variables = r.load_variables(env_file, environ)
         data, issues = r.interpolate(self.doc.data, variables, self.doc)
+        if not issues:
+            # Interpolated values meet the same rules as written ones (their patterns were deferred).
+            from .schema import validate
+
+            from .model import extra_args_issues
+
+            secrets = r.secret_values(data, variables)
+            doc = LoadedYaml(data, self.doc.positions, self.doc.file)
+            issues = [ConfigIssue(i.position, i.key_path, r.redact(i.message, secrets))
+                      for i in validate(doc, resolved=True) + extra_args_issues(doc)]
         if issues:
             raise ConfigError(issues, path=str(self.path))
         config = Config.parse(data, base_dir=str(self.base_dir), path=str(self.path))

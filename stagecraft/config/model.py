@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+import shlex
 from dataclasses import dataclass, field
 
 from .ci import Ci
@@ -85,6 +87,30 @@ class Config:
         )
 
 
+def service_name_rule() -> dict:
+    """The schema's rule for service names: {pattern, patternErrorMessage}."""
+    from .schema import load_schema
+
+    return load_schema()["properties"]["services"]["propertyNames"]
+
+
+def extra_args_issues(doc: LoadedYaml) -> list[ConfigIssue]:
+    """ssh.extra_args must split into arguments as a shell would (ssh gets a list, never a line)."""
+    issues = []
+    for env_name, env in (doc.data.get("environments") or {}).items():
+        hosts = (env or {}).get("hosts") or {}
+        for where, node in [(("environments", env_name), env)] + [
+                (("environments", env_name, "hosts", h), spec) for h, spec in hosts.items()]:
+            extra = (((node or {}).get("ssh") or {}) if isinstance(node, dict) else {}).get("extra_args")
+            try:
+                shlex.split(extra) if isinstance(extra, str) else None
+            except ValueError as exc:
+                path = where + ("ssh", "extra_args")
+                issues.append(ConfigIssue(doc.position(path), format_path(path),
+                                          f"cannot split {extra!r} into arguments as a shell would: {exc}"))
+    return issues
+
+
 def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIssue]:
     """Cross-references between sections. doc.data has passed the schema."""
     data = doc.data
@@ -104,6 +130,14 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     services = data.get("services") or {}
     envs = data.get("environments") or {}
 
+    # The compose file's own service names follow the same rule as stagecraft.yml's (the schema's).
+    rule = service_name_rule()
+    for name in compose_services or ():
+        if not re.fullmatch(rule["pattern"], str(name)):
+            issue(("project", "compose_file"), f"compose service {str(name)!r}: invalid service name: "
+                                               f"{rule['patternErrorMessage']}")
+
+    issues += extra_args_issues(doc)
     for env_name, env in envs.items():
         for host_name, host in (env.get("hosts") or {}).items():
             for i, role in enumerate(host.get("roles") or ()):

@@ -40,7 +40,9 @@ def rows(schema: dict, prefix: str = "") -> list[tuple[str, str, str, str]]:
         path = f"{prefix}.{key}" if prefix else key
         default = json.dumps(sub["default"]) if "default" in sub else ""
         desc = sub.get("description", "")
-        if "pattern" in sub and not desc:
+        if sub.get("patternErrorMessage"):
+            desc = f"{desc} Must be {sub['patternErrorMessage']}.".strip()
+        elif "pattern" in sub and not desc:
             desc = f"matches `{sub['pattern']}`"
         out.append((path, _type(sub), default, desc))
         if sub.get("type") == "object" and "properties" in sub:

@@ -16,6 +16,8 @@ _NAME_RULES = {
     "hosts": "host name",
     "roles": "role name",
     "databases": "database name",
+    "services": "service name",
+    "publish": "service name",
 }
 
 
@@ -31,14 +33,22 @@ def _validator():
     return Draft202012Validator(load_schema())
 
 
-def validate(doc: LoadedYaml) -> list[ConfigIssue]:
-    """Every schema violation in doc, each with its key path and file position."""
+def validate(doc: LoadedYaml, *, resolved: bool = False) -> list[ConfigIssue]:
+    """Every schema violation in doc, each with its key path and file position. Before interpolation
+    (resolved=False) a value holding a ${VAR} reference is not held to its pattern yet: the environment's
+    interpolated value is (LoadedConfig.resolve validates again with resolved=True)."""
     if not isinstance(doc.data, dict):
         return [ConfigIssue(doc.position(()), "(top level)", "the file must contain a mapping (key: value pairs)")]
     issues: list[ConfigIssue] = []
     for error in _validator().iter_errors(doc.data):
-        issues.extend(_explain(error, doc))
+        if resolved or not _deferred(error):
+            issues.extend(_explain(error, doc))
     return sorted(set(issues))
+
+
+def _deferred(error) -> bool:
+    return (error.validator == "pattern" and "propertyNames" not in error.schema_path  # keys are never interpolated
+            and isinstance(error.instance, str) and "${" in error.instance)
 
 
 def _explain(error, doc: LoadedYaml) -> list[ConfigIssue]:
@@ -62,7 +72,8 @@ def _explain(error, doc: LoadedYaml) -> list[ConfigIssue]:
         name = error.instance
         what = _NAME_RULES.get(str(path[-1]) if path else "", "name")
         pattern = error.schema.get("pattern", "")
-        rule = "lowercase letters, digits, '-' or '_', starting with a letter" if "a-z][" in pattern else f"must match {pattern}"
+        rule = error.schema.get("patternErrorMessage") or (
+            "lowercase letters, digits, '-' or '_', starting with a letter" if "a-z][" in pattern else f"must match {pattern}")
         return [ConfigIssue(doc.position(path + (name,)), format_path(path + (name,)),
                             f"invalid {what} '{name}': {rule}")]
     where = doc.position(path)
@@ -77,7 +88,9 @@ def _explain(error, doc: LoadedYaml) -> list[ConfigIssue]:
     if kind == "const":
         return [ConfigIssue(where, key, f"must be {error.validator_value!r}")]
     if kind == "pattern":
-        return [ConfigIssue(where, key, f"invalid value {error.instance!r}: must match {error.validator_value}")]
+        # patternErrorMessage: the rule in words (editors show it too); the regex otherwise.
+        rule = error.schema.get("patternErrorMessage") or f"must match {error.validator_value}"
+        return [ConfigIssue(where, key, f"invalid value {error.instance!r}: {rule}")]
     if kind in ("minItems", "minProperties"):
         return [ConfigIssue(where, key, "must not be empty")]
     if kind in ("minimum", "maximum"):

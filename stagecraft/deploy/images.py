@@ -77,7 +77,7 @@ def _build_env(service: str, override, secrets: dict) -> dict | None:
 
 
 def local_image_id(ref: str) -> str:
-    proc = process.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref])
+    proc = process.run(["docker", "image", "inspect", "--format", "{{.Id}}", "--", ref])
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 

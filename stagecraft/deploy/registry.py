@@ -26,4 +26,4 @@ def push(ctx, images: dict, say) -> None:
         if not project.in_registry(image["ref"]):
             continue  # e.g. a fixed-tag image named outside the registry: it travels over SSH
         say(f"pushing {image['ref']}")
-        process.run(["docker", "push", image["ref"]], what=f"docker push {image['ref']}", check=True)
+        process.run(["docker", "push", "--", image["ref"]], what=f"docker push {image['ref']}", check=True)

@@ -51,7 +51,7 @@ def ship_over_ssh(hostvars: dict, desired: dict, states: dict, say, skip=None) -
         archives = {}
         for i, group in enumerate(sorted({g for g in wanted.values() if g})):
             archives[group] = Path(tmp) / f"images-{i}.tar"
-            process.run(["docker", "save", "-o", str(archives[group]), *group], what=f"docker save {' '.join(group)}",
+            process.run(["docker", "save", "-o", str(archives[group]), "--", *group], what=f"docker save {' '.join(group)}",
                         check=True)
 
         def ship(host: str) -> list[str]:

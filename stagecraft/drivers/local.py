@@ -174,7 +174,7 @@ def _wait_for_ssh(ctx: DriverContext, name: str, address: str, deadline: float) 
     from ..commands.ssh import options
 
     argv = ["ssh", "-i", str(key_file(ctx)), "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
-            *options(known_hosts_file(ctx)), f"root@{address}", "true"]
+            *options(known_hosts_file(ctx)), "-l", "root", "--", address, "true"]
     last = ""
     while time.monotonic() < deadline:
         proc = process.run(argv, what=f"ssh to {address}")

@@ -162,9 +162,8 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
                  title: str | None = None, inventory: dict | None = None,
                  raise_on_failure: bool = True) -> RunResult:
     import ansible_runner
-    import yaml
 
-    from ..commands.inventory import to_yaml
+    from ..commands import ansible_data
     from ..state.store import new_release_id
 
     run_id = new_release_id().replace("rel-", "run-")
@@ -176,7 +175,8 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
         inventory = env_ctx.inventory()
     # Values that came from secrets are looked up from memory during the run, not stored in the file.
     sealed, served = seal_secrets(inventory, getattr(getattr(env_ctx, "resolved", None), "secrets", None) or [])
-    inv_file.write_text(to_yaml(sealed))
+    # Every value is data (tagged !unsafe): only the sealed lookups are templates.
+    inv_file.write_text(ansible_data.to_yaml(sealed))
     _rotate(runs_dir, int(os.environ.get("STAGECRAFT_KEEP_RUNS", "20")))
 
     path = Path(playbook)
@@ -187,7 +187,8 @@ def run_playbook(env_ctx, playbook: str, *, extravars: dict | None = None, limit
                                    shlex.quote(str(path))) if x)
     check_stop()
     stop_file = run_dir / "stop"  # its existence ends the play before the next batch
-    extravars = {**(extravars or {}), "stagecraft_stop_file": str(stop_file)}
+    # `-e` JSON is templated by Ansible too: every string goes as {"__ansible_unsafe": ...}.
+    extravars = ansible_data.to_json({**(extravars or {}), "stagecraft_stop_file": str(stop_file)})
     guard_env = _guard(env_ctx, run_dir)
 
     buffer: list[dict] = []

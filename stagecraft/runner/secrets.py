@@ -62,18 +62,20 @@ def serve(values: dict):
 
 
 def seal(node, secrets: list[str]) -> tuple[object, dict]:
-    """(node with every secret value replaced by a lookup of it, the values to serve): the inventory file
-    Ansible reads then holds no secret, and Ansible templates the value back when a role uses the var."""
+    """(node with every string that holds a secret value replaced by a lookup of that whole string, the
+    values to serve): the inventory file Ansible reads then holds no secret, and Ansible reads the value back
+    when a role uses the var. The lookup is the only template in the file (a `Template`; everything else is
+    marked unsafe), and what it returns is never templated, so the rest of the string stays inert data."""
+    from ..commands.ansible_data import Template
+
     served: dict = {}
-    names = {value: f"config/{i}" for i, value in enumerate(secrets)}  # longest first, as given
+    names: dict = {}
 
     def walk(x):
-        if isinstance(x, str):
-            for value, name in names.items():
-                if value in x:
-                    served[name] = value
-                    x = x.replace(value, "{{ lookup('stagecraft.infra.secret', '%s') }}" % name)
-            return x
+        if isinstance(x, str) and any(value in x for value in secrets):
+            name = names.setdefault(x, f"config/{len(names)}")
+            served[name] = x
+            return Template("{{ lookup('stagecraft.infra.secret', '%s') }}" % name)
         if isinstance(x, dict):
             return {k: walk(v) for k, v in x.items()}
         if isinstance(x, list):

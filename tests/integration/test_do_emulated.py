@@ -11,6 +11,7 @@ import json
 import pytest
 import yaml
 
+from stagecraft.commands.ansible_data import plain
 from stagecraft.testing.do_emulator import Emulator
 
 TOKEN = "dop_v1_canary-8f3a9c1e5b7d"
@@ -93,7 +94,7 @@ def test_provision_idempotent_drift_down(do):
     assert {r["ports"] for r in fws["stagecraft-shop-prod-public"]["inbound_rules"]} == {"80", "443"}
 
     # The inventory hands the attached volume's device to the volumes role.
-    inv = do.json("inventory")
+    inv = plain(do.json("inventory"))  # values come marked unsafe
     block = inv["_meta"]["hostvars"]["app-1"]["volumes_block"]
     assert block == [{"device": "/dev/disk/by-id/scsi-0DO_Volume_shop-prod-app-1-data", "mount": "/srv/data",
                       "filesystem": "ext4"}]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from stagecraft.commands.ansible_data import plain
 from tests.hosts import ROOT, leftovers
 
 pytestmark = pytest.mark.hosts
@@ -31,7 +32,7 @@ def test_up_ssh_ping_idempotent_down(local_hosts):
         assert out == [host, "13", "none"]
 
     # The rendered inventory carries the addresses, and Ansible reaches every host over SSH with it.
-    listing = json.loads(env.cli("inventory", "-o", "json").stdout)
+    listing = plain(json.loads(env.cli("inventory", "-o", "json").stdout))  # values come marked unsafe
     assert {h: v["ansible_host"] for h, v in listing["_meta"]["hostvars"].items()} == env.hosts
     assert listing["role_app"]["hosts"] == ["app-1", "app-2"]
     ping = subprocess.run([ANSIBLE, "-i", str(env.inventory_path), "all", "-m", "ping", "-o"],

@@ -136,7 +136,9 @@ def test_host_key_checks_never_get_this_machine_refused(site):
     they must be checked by logging in: 25 checks in a row, then sshd still answers this machine."""
     from stagecraft import hostkeys, known_hosts
 
-    hostvars = json.loads(site.cli("inventory", "-e", "local", "-o", "json").stdout)["_meta"]["hostvars"]
+    from stagecraft.commands.ansible_data import plain
+
+    hostvars = plain(json.loads(site.cli("inventory", "-e", "local", "-o", "json").stdout))["_meta"]["hostvars"]
     for _ in range(25):
         hostkeys._trusted.clear()  # as 25 separate commands would
         hostkeys.verify(None, hostvars)

@@ -178,5 +178,7 @@ def test_the_cli_inventory_carries_the_reached_ports(tmp_path, run_cli):
     dest = project(tmp_path)
     code, out, err = run_cli(["-c", str(dest / "stagecraft.yml"), "inventory", "-e", "staging", "-o", "json"])
     assert code == 0, err
-    rules = json.loads(out)["_meta"]["hostvars"]["data-1"]["firewall_rules"]
+    from stagecraft.commands.ansible_data import plain
+
+    rules = plain(json.loads(out))["_meta"]["hostvars"]["data-1"]["firewall_rules"]
     assert any(r["port"] == "5432" and "10.0.0.11" in r["sources"] for r in rules), rules

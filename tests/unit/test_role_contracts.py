@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stagecraft.commands.ansible_data import from_yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 ROLES_DIR = ROOT / "collections" / "ansible_collections" / "stagecraft" / "infra" / "roles"
 ROLES = sorted(p.name for p in ROLES_DIR.iterdir() if p.is_dir())
@@ -64,7 +66,7 @@ def _hostvars(node: dict):
 def test_inventory_role_variables_are_declared_by_the_roles(golden):
     """Every role-prefixed variable the inventory renderer emits (golden files) is one a role declares."""
     declared = {name for role in ROLES for name in defaults(role)}
-    emitted = {name for hv in _hostvars(yaml.safe_load(golden.read_text())["all"]) for name in hv
+    emitted = {name for hv in _hostvars(from_yaml(golden.read_text())["all"]) for name in hv
                if name.split("_")[0] in ROLES}
     # tailscale_enabled switches the role on in playbooks/infra.yml; it is not a role variable.
     emitted.discard("tailscale_enabled")

@@ -63,11 +63,17 @@ def test_minimal_env_drops_inherited_values_only(monkeypatch):
                                 "ANSIBLE_HOST_KEY_CHECKING": "True"}
 
 
-def test_seal_replaces_every_occurrence_with_a_lookup():
-    node, served = seal({"a": ["pre-LONGSECRET-post", {"b": "SECRET"}], "c": 3}, ["LONGSECRET", "SECRET"])
+def test_seal_replaces_every_string_holding_a_secret_with_a_lookup_of_it():
+    from stagecraft.commands.ansible_data import Template
+
+    node, served = seal({"a": ["pre-LONGSECRET-{{ x }}", {"b": "SECRET"}, "SECRET"], "c": 3, "d": "plain"},
+                        ["LONGSECRET", "SECRET"])
     assert "SECRET" not in repr(node).replace("stagecraft.infra.secret", "")
-    assert served == {"config/0": "LONGSECRET", "config/1": "SECRET"}
-    assert node["a"][0] == "pre-{{ lookup('stagecraft.infra.secret', 'config/0') }}-post"
+    # The whole string is served (the text around the secret is data too, never a template).
+    assert served == {"config/0": "pre-LONGSECRET-{{ x }}", "config/1": "SECRET"}
+    assert node["a"][0] == "{{ lookup('stagecraft.infra.secret', 'config/0') }}"
+    assert isinstance(node["a"][0], Template) and node["a"][2] == node["a"][1]["b"]
+    assert node["d"] == "plain" and not isinstance(node["d"], Template)
 
 
 RUN = textwrap.dedent("""\

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from stagecraft.commands.ansible_data import plain
+
 CONFIG = """\
 version: 1
 project: {name: shop}
@@ -25,7 +27,7 @@ def project(tmp_path):
 
 
 def env_of(out: str) -> str:
-    return json.loads(out)["_meta"]["hostvars"]["h1"]["stagecraft_environment"] if out.startswith("{") else out
+    return plain(json.loads(out))["_meta"]["hostvars"]["h1"]["stagecraft_environment"] if out.startswith("{") else out
 
 
 def test_config_defaults_apply(project, run_cli):

@@ -19,7 +19,7 @@ def test_options_are_strict_first_and_user_args_last():
     opts = ssh.options(Path("/p/kh with space"), "-o StrictHostKeyChecking=no -o ProxyJump='a b'")
     pairs = [opts[i + 1] for i in range(0, len(opts), 2) if opts[i] == "-o"]
     assert pairs.index("StrictHostKeyChecking=yes") < pairs.index("StrictHostKeyChecking=no")
-    assert "UserKnownHostsFile=/p/kh with space" in pairs
+    assert 'UserKnownHostsFile="/p/kh with space"' in pairs  # one file, as ssh_config reads quotes
     assert "ForwardAgent=no" in pairs and "IdentitiesOnly=yes" in pairs
     assert opts[-2:] == ["-o", "ProxyJump=a b"]
     # What Ansible gets back after splitting ansible_ssh_common_args is the same list.
@@ -31,7 +31,7 @@ def test_argv_uses_the_option_list_not_a_reparsed_string():
           "ansible_ssh_private_key_file": "/k", ssh.OPTIONS_VAR: ssh.options(Path("/kh"))}
     argv = ssh.argv(hv)
     assert argv[:5] == ["ssh", "-o", "BatchMode=yes", "-p", "2222"]
-    assert argv[-1] == "deploy@10.0.0.5"
+    assert argv[-4:] == ["-l", "deploy", "--", "10.0.0.5"]
     assert "StrictHostKeyChecking=yes" in argv and "ForwardAgent=no" in argv
 
 

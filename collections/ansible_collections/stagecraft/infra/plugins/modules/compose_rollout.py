@@ -115,6 +115,18 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+# Compose's service name characters, starting with a letter or digit (stagecraft.yml's schema has the same
+# rule): names become file names under the edge directory and arguments of docker commands.
+SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*\Z")
+
+
+def refuse_bad_names(module, params):
+    names = [s["name"] for s in params["services"]] + ([params["edge_service"]] if params["edge_service"] else [])
+    for name in names:
+        if not SERVICE_NAME.match(name):
+            module.fail_json(msg=f"service name {json.dumps(name)} is not a Compose service name (letters, digits, "
+                                 "'.', '_' or '-', starting with a letter or digit); nothing was changed")
+
 
 class Compose:
     def __init__(self, module, project, project_dir):
@@ -440,6 +452,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    refuse_bad_names(module, params)
     compose = Compose(module, params["project"], params["project_dir"])
     lock = hold_host_lock(module, params["project_dir"], params["lock_timeout"])  # noqa: F841 - held until exit
     cleaned = clean_leftovers(module, compose, params)
