@@ -263,7 +263,8 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
     digest = hashlib.sha256((definition + edge_config + (files.digest if files else "")).encode()).hexdigest()
     order = [{"name": n, **config.service(n).rollout.module_vars(),
               "replicas": int(((compose["services"][n] or {}).get("deploy") or {}).get("replicas") or 1),
-              "port": config.service(n).port}
+              "port": config.service(n).port,
+              **({"healthcheck": config.service(n).healthcheck.module_vars()} if config.service(n).healthcheck else {})}
              for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
     return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
                       images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,
