@@ -147,15 +147,19 @@ def unchanged_reason(plan, state: HostState, local_ids: dict, env_digest: str) -
 
 
 def kept_refs(plan, state: HostState, local_ids: dict) -> dict[str, str]:
-    """service -> the ref its containers already run, for services whose new image (built here, same
-    image ID) is the one they run under another tag: rendered with that ref, the host's compose file
-    and Compose's config hash stay as they are, so the rollout leaves the containers alone instead of
-    restarting a database for a new tag. Empty when nothing qualifies."""
+    """service -> the ref its containers already run, for stateful (`recreate`) services whose new image
+    (built here, same image ID) is the one they run under another tag: rendered with that ref, the host's
+    compose file and Compose's config hash stay as they are, so the rollout leaves a database alone
+    instead of restarting it for a new tag. Rolling services are replaced without downtime and show the
+    release's tag. Empty when nothing qualifies."""
     running: dict[str, list[Container]] = {}
     for c in state.containers:
         running.setdefault(c.service, []).append(c)
+    stateful = {s["name"] for s in plan.services if s.get("strategy") == "recreate"}
     out = {}
     for service, ref in sorted(plan.images.items()):
+        if service not in stateful:
+            continue
         have = running.get(service) or []
         image_id = local_ids.get(ref) if ref else ""
         refs = {c.ref for c in have}

@@ -1,6 +1,6 @@
-"""A new tag of the same image restarts nothing: a host whose containers run the image a deploy built
-(same image ID, older tag) keeps that tag in its compose file, so the file, its hash and Compose's
-config hash stay as they were."""
+"""A new tag of the same image restarts no stateful service: a host whose `recreate` containers run the
+image a deploy built (same image ID, older tag) keeps that tag in its compose file, so the file, its
+hash and Compose's config hash stay as they were."""
 
 from __future__ import annotations
 
@@ -17,10 +17,14 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "multi"
 API_V1, API_V2 = "registry.example.com/acme/api:v1", "registry.example.com/acme/api:v2"
 
 
-def plans(tmp_path, version: str) -> dict:
+def plans(tmp_path, version: str, strategy: str = "recreate") -> dict:
+    """The fixture's plans, with api (built here) rolled out with `strategy`."""
     dest = tmp_path / "multi"
     if not dest.exists():
         shutil.copytree(FIXTURE, dest)
+    data = yaml.safe_load((dest / "stagecraft.yml").read_text())
+    data["services"]["api"]["rollout"] = {"strategy": strategy}
+    (dest / "stagecraft.yml").write_text(yaml.safe_dump(data))
     resolved = load_config(dest / "stagecraft.yml").resolve("staging", environ={})
     compose, _ = compose_of(resolved.config)
     return render_all(resolved.config, resolved.environment, {h.name: h.address for h in resolved.environment.hosts},
@@ -55,11 +59,14 @@ def test_a_new_image_or_any_doubt_keeps_nothing(tmp_path):
     }
     for why, (state, local) in cases.items():
         assert kept_refs(v2, state, local) == {}, why
+    # A rolling service is replaced without downtime anyway: it shows the release's tag.
+    rolling = plans(tmp_path, "v2", strategy="rolling")["web-1"]
+    assert kept_refs(rolling, running(API_V1, "sha256:a"), same) == {}
 
 
 def test_kept_tag_renders_the_file_the_host_already_has(tmp_path):
     v1, v2 = plans(tmp_path, "v1")["web-1"], plans(tmp_path, "v2")["web-1"]
-    # web and api both rebuilt to identical images: the host's file stays byte for byte the same.
+    # web and api both rebuilt to identical images, both tags kept: the file stays byte for byte the same.
     kept = v2.with_images({"api": API_V1, "web": v1.images["web"]})
     assert kept.definition == v1.definition and kept.hash == v1.hash
     assert kept.images["api"] == API_V1 and kept.image_refs == v1.image_refs
