@@ -21,7 +21,7 @@ pytestmark = pytest.mark.hosts
 # The example web's build stage (busybox-static from Debian packages), so every image here shares its cache.
 TOOLS = (EXAMPLE / "web" / "Dockerfile").read_text().split("FROM scratch")[0]
 LOOP = "while :; do /bin/busybox sleep 1; done"
-DOCKERFILE = TOOLS + "FROM scratch\nCOPY --from=tools /bin/busybox /bin/busybox\nENTRYPOINT {entrypoint}\n"
+DOCKERFILE = TOOLS + "FROM scratch\nCOPY --from=tools /bin/busybox /bin/busybox\nENTRYPOINT "
 COMPOSE = {"services": {
     "web": {"build": "./web", "environment": {"APP_VERSION": "${IMAGE_TAG:-dev}", "APP_HEALTHY": "${APP_HEALTHY:-true}"}},
     "db": {"build": "./db", "environment": {"DB_MODE": "a"}},
@@ -44,7 +44,7 @@ RESULTS: dict[str, dict] = {}  # version -> deploy output (JSON), stderr under "
 
 
 def entrypoint(script: str) -> str:
-    return json.dumps(["/bin/busybox", "sh", "-c", script])
+    return json.dumps(["/bin/busybox", "sh", "-c", script]) + "\n"
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,9 @@ def app(local_hosts):
         "web/Dockerfile": (EXAMPLE / "web" / "Dockerfile").read_text(),
         "web/start.sh": (EXAMPLE / "web" / "start.sh").read_text(),
         # Exits on TERM (a trap: PID 1 has no default handler).
-        "db/Dockerfile": DOCKERFILE.format(entrypoint=entrypoint(f"trap 'exit 0' TERM; {LOOP}")),
+        "db/Dockerfile": DOCKERFILE + entrypoint(f"trap 'exit 0' TERM; {LOOP}"),
         # PID 1 ignores TERM: every stop waits for the kill.
-        "worker/Dockerfile": DOCKERFILE.format(entrypoint=entrypoint(f"trap '' TERM; {LOOP}")),
+        "worker/Dockerfile": DOCKERFILE + entrypoint(f"trap '' TERM; {LOOP}"),
         ".env.local": "APP_HEALTHY=true\n",
     }
     env = local_hosts.create("rollout", {"app-1": ["data", "gateway"]}, extra_config=EXTRA, files=files, up=False)

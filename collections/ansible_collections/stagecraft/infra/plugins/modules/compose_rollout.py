@@ -458,16 +458,12 @@ def stop_old(compose, service, ids):
     stop signal and were killed), or None."""
     seconds, source = stop_timeout(compose, service)
     compose.run("docker", "stop", "-t", str(seconds), *ids)
-    _, out, _ = compose.run("docker", "inspect", "--format",
-                            "{{.Id}} {{.State.ExitCode}} {{.State.OOMKilled}} {{.Config.StopSignal}}", *ids,
-                            check=False)
-    killed = []
-    for line in out.splitlines():
-        fields = line.split() + [""]
-        # 137 = killed by SIGKILL: what `docker stop` does once the timeout ran out (not an OOM kill,
-        # not a service whose stop signal is KILL itself).
-        if fields[1] == "137" and fields[2] == "false" and fields[3] not in ("SIGKILL", "KILL", "9"):
-            killed.append(fields[0][:12])
+    _, out, _ = compose.run("docker", "inspect", *ids, check=False)
+    # Exit code 137 = killed by SIGKILL: what `docker stop` does once the timeout ran out (not an OOM
+    # kill, not a service whose stop signal is KILL itself).
+    killed = [c["Id"][:12] for c in json.loads(out or "[]")
+              if c["State"].get("ExitCode") == 137 and not c["State"].get("OOMKilled")
+              and (c["Config"].get("StopSignal") or "SIGTERM") not in ("SIGKILL", "KILL", "9")]
     # A timeout of 0 asks for the kill: nothing to report.
     return {"seconds": seconds, "source": source, "containers": killed} if killed and seconds else None
 
