@@ -382,12 +382,12 @@ def rollout(module, compose, params, service):
         return {"result": "unchanged", "containers": [c["Id"][:12] for c in old]}
     if module.check_mode:
         return {"result": "would-update"}
-    deadline = time.monotonic() + service["healthcheck_timeout"]
     if service["strategy"] == "recreate":
         # Stopped here rather than by `up` (which would stop it the same way): the stop is timed and reported.
         stale = [c["Id"] for c in old if not is_current(c, config_hash, image_id)]
         slow = stop_old(compose, service, stale) if stale else None
         compose.compose("up", "-d", "--no-deps", "--remove-orphans", name)
+        deadline = time.monotonic() + service["healthcheck_timeout"]  # for both checks together
         current = compose.containers(name)
         ok, states = wait_healthy(compose, [c["Id"] for c in current], service["healthcheck_timeout"])
         if not ok:
@@ -400,6 +400,7 @@ def rollout(module, compose, params, service):
         return with_slow_stop({"result": "recreated", "containers": [c["Id"][:12] for c in current]}, slow)
     old_ids = {c["Id"] for c in old}
     compose.compose("up", "-d", "--no-deps", "--no-recreate", "--scale", f"{name}={len(old) + replicas}", name)
+    deadline = time.monotonic() + service["healthcheck_timeout"]
     new = [c for c in compose.containers(name) if c["Id"] not in old_ids]
     ok, states = wait_healthy(compose, [c["Id"] for c in new], service["healthcheck_timeout"])
     if ok:
