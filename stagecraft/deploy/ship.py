@@ -72,19 +72,18 @@ def _local_ids(desired: dict) -> dict[str, str]:
     return {ref: local_image_id(ref) for p in desired.values() for ref in p.images.values() if ref}
 
 
-def unchanged_hosts(desired: dict, states: dict, env_values: dict) -> dict[str, str | None]:
-    """host -> None if it already runs exactly its desired state (the rollout can skip it), else the reason."""
-    local_ids = _local_ids(desired)
+def unchanged_hosts(desired: dict, states: dict, env_values: dict, local_ids: dict) -> dict[str, str | None]:
+    """host -> None if it already runs exactly its desired state (the rollout can skip it), else the reason.
+    local_ids: ref -> image ID here (_local_ids)."""
     return {h: host_state.unchanged_reason(desired[h], st, local_ids,
                                            host_state.env_file_digest(desired[h].secret_names, env_values))
             for h, st in states.items()}
 
 
-def keep_running_images(desired: dict, states: dict) -> dict:
+def keep_running_images(desired: dict, states: dict, local_ids: dict) -> dict:
     """The plans, where a service's new image is the image its containers run under an older tag, with
     that tag (commands.host_state.kept_refs): an unchanged image and configuration leave the containers
     alone. Compared by image ID, so a rebuild that changed nothing restarts nothing."""
-    local_ids = _local_ids({h: desired[h] for h in states})
     return {h: plan.with_images(host_state.kept_refs(plan, states[h], local_ids)) if h in states else plan
             for h, plan in desired.items()}
 
@@ -109,9 +108,10 @@ def ship(session, desired: dict, hostvars: dict) -> tuple[dict, set[str]]:
     if errors:
         raise ExternalError("\n".join(errors))
     session.firewall = {h: st.firewall for h, st in sorted(states.items())}
-    desired = keep_running_images(desired, states)
+    local_ids = _local_ids(desired)
+    desired = keep_running_images(desired, states, local_ids)
     ship_over_ssh(hostvars, desired, states, session.say, skip=pulled)
-    reasons = {} if session.force else unchanged_hosts(desired, states, session.envvars)
+    reasons = {} if session.force else unchanged_hosts(desired, states, session.envvars, local_ids)
     for host, reason in sorted(reasons.items()):
         if reason and session.verbosity:
             session.say(f"{host}: rollout needed ({reason})")
