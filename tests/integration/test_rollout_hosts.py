@@ -3,8 +3,7 @@ releases that do not change its image or configuration (compared by image ID, no
 without a Docker healthcheck is checked over HTTP before the edge proxy routes to it; a container whose
 PID 1 ignores SIGTERM is stopped after the compose stop_grace_period and reported.
 
-One host, three services built from tiny scratch images: `db` (recreate), `web` (rolling, routed,
-services.web.healthcheck), `worker` (rolling, ignores TERM, stop_grace_period: 2s)."""
+The app: tests/rollout_app.py (one host; db, web without a Docker healthcheck, a worker ignoring TERM)."""
 
 from __future__ import annotations
 
@@ -14,56 +13,17 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.hosts import EXAMPLE
+from tests import rollout_app
+from tests.rollout_app import change_web
+from tests.rollout_app import containers as inspect
 
 pytestmark = pytest.mark.hosts
-
-# The example web's build stage (busybox-static from Debian packages), so every image here shares its cache.
-TOOLS = (EXAMPLE / "web" / "Dockerfile").read_text().split("FROM scratch")[0]
-LOOP = "while :; do /bin/busybox sleep 1; done"
-DOCKERFILE = TOOLS + "FROM scratch\nCOPY --from=tools /bin/busybox /bin/busybox\nENTRYPOINT "
-COMPOSE = {"services": {
-    "web": {"build": "./web", "environment": {"APP_VERSION": "${IMAGE_TAG:-dev}", "APP_HEALTHY": "${APP_HEALTHY:-true}"}},
-    "db": {"build": "./db", "environment": {"DB_MODE": "a"}},
-    "worker": {"build": "./worker", "environment": {"APP_VERSION": "${IMAGE_TAG:-dev}"}, "stop_grace_period": "2s"},
-}}
-EXTRA = """
-services:
-  db:
-    role: data
-    rollout: {strategy: recreate}
-  web:
-    role: gateway
-    port: 8080
-    healthcheck: {path: /health, interval: 1, timeout: 2}
-    rollout: {healthcheck_timeout: 10}
-  worker:
-    role: gateway
-"""
 RESULTS: dict[str, dict] = {}  # version -> deploy output (JSON), stderr under "stderr"
-
-
-def entrypoint(script: str) -> str:
-    return json.dumps(["/bin/busybox", "sh", "-c", script]) + "\n"
 
 
 @pytest.fixture(scope="module")
 def app(local_hosts):
-    files = {
-        "docker-compose.yml": yaml.safe_dump(COMPOSE, sort_keys=False),
-        "web/Dockerfile": (EXAMPLE / "web" / "Dockerfile").read_text(),
-        "web/start.sh": (EXAMPLE / "web" / "start.sh").read_text(),
-        # Exits on TERM (a trap: PID 1 has no default handler).
-        "db/Dockerfile": DOCKERFILE + entrypoint(f"trap 'exit 0' TERM; {LOOP}"),
-        # PID 1 ignores TERM: every stop waits for the kill.
-        "worker/Dockerfile": DOCKERFILE + entrypoint(f"trap '' TERM; {LOOP}"),
-        ".env.local": "APP_HEALTHY=true\n",
-    }
-    env = local_hosts.create("rollout", {"app-1": ["data", "gateway"]}, extra_config=EXTRA, files=files, up=False)
-    env.config_path.write_text(env.config_path.read_text().replace(
-        "    driver: local\n", "    driver: local\n    env_file: .env.local\n"))
-    env.up()
-    return env
+    return rollout_app.create(local_hosts, "rollout")
 
 
 def deploy(env, version: str, check: bool = True):
@@ -73,24 +33,9 @@ def deploy(env, version: str, check: bool = True):
     return proc
 
 
-def inspect(env, service: str) -> list[dict]:
-    """[{id, started, image}] of the service's running containers on app-1."""
-    fmt = "{{.Id}} {{.State.StartedAt}} {{.Config.Image}}"
-    out = env.ssh("app-1", f"docker inspect --format '{fmt}' $(docker ps -q --filter "
-                           f"label=com.docker.compose.project={env.project} "
-                           f"--filter label=com.docker.compose.service={service})").stdout
-    return [dict(zip(("id", "started", "image"), line.split())) for line in out.splitlines()]
-
-
 def page(env) -> str:
     with urllib.request.urlopen(f"http://{env.hosts['app-1']}/", timeout=10) as resp:
         return resp.read().decode().split(" from ")[0]
-
-
-def change_web(env, version: str) -> None:
-    """A real change of web's image (its start script)."""
-    with (env.project_dir / "web" / "start.sh").open("a") as handle:
-        handle.write(f"# {version}\n")
 
 
 def test_releases_that_only_change_web_leave_the_database_alone(app):
