@@ -5,11 +5,14 @@
   load   10 consecutive deploys of new versions to 2 app hosts + gateway under continuous HTTP load,
          then one whose healthcheck fails (must exit non-zero, old version keeps answering)
                                                                               target 0 failed of >= 5000
+  stateful  STAGECRAFT_BENCH_DEPLOYS (default 30) new versions where only web changes, on one host with
+         a database built from the repo (tests/rollout_app.py): how often db restarted, deploy times,
+         and the worker whose PID 1 ignores SIGTERM (stop_grace_period 2s) reported  target 0 restarts
 
 Each prints its figures and writes them as JSON to benchmarks/results/deploy-<name>.json.
 Hosts are created with the `local` driver and removed afterwards.
 
-Run: .venv/bin/python benchmarks/deploy.py noop|scale|load|all
+Run: .venv/bin/python benchmarks/deploy.py noop|scale|load|stateful|all
 """
 
 from __future__ import annotations
@@ -160,9 +163,30 @@ def load(factory: HostFactory) -> dict:
             "answer_after_failing_deploy": answer_after}
 
 
+def stateful(factory: HostFactory) -> dict:
+    from tests import rollout_app
+
+    count = int(os.environ.get("STAGECRAFT_BENCH_DEPLOYS", "30"))
+    env = rollout_app.create(factory, "bstateful")
+    timed_deploy(env, "v0")
+    db = rollout_app.containers(env, "db")
+    times, restarts, slow = [], 0, 0
+    for i in range(1, count + 1):
+        rollout_app.change_web(env, f"v{i}")
+        start = time.perf_counter()
+        proc = env.cli("deploy", "-e", "local", "--version", f"v{i}", "-o", "json")
+        times.append(round(time.perf_counter() - start, 1))
+        now = rollout_app.containers(env, "db")
+        restarts += now != db
+        db = now
+        slow += "slow_stop" in json.loads(proc.stdout)["hosts"]["app-1"]["worker"]
+    return {"deploys": count, "db_restarts": restarts, "deploy_s": times,
+            "deploy_median_s": statistics.median(times), "worker_slow_stop_reported": slow, "target_db_restarts": 0}
+
+
 def main(argv: list[str]) -> int:
     which = argv[1] if len(argv) > 1 else "all"
-    benches = {"noop": noop, "scale": scale, "load": load}
+    benches = {"noop": noop, "scale": scale, "load": load, "stateful": stateful}
     names = list(benches) if which == "all" else [which]
     RESULTS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sc-bench-") as tmp:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import yaml
@@ -54,6 +54,18 @@ class HostDeploy:
     def service_names(self) -> list[str]:
         """The services the rollout handles, edge proxy included."""
         return [x["name"] for x in self.services] + ([EDGE_SERVICE] if self.edge_config else [])
+
+    def with_images(self, refs: dict[str, str]) -> "HostDeploy":
+        """This plan with these services' image refs replaced (the refs their containers already run,
+        see commands.host_state.kept_refs), rendered and hashed as render_host does."""
+        if not refs:
+            return self
+        doc = yaml.safe_load(self.definition)
+        for name, ref in refs.items():
+            doc["services"][name]["image"] = ref
+        definition = _dump(doc)
+        return replace(self, definition=definition, hash=_digest(definition, self.edge_config, self.files),
+                       images={**self.images, **{n: r for n, r in refs.items() if n in self.images}})
 
     def manifest_entry(self) -> dict:
         """What a release records of the host (read back by `from_manifest`)."""
@@ -97,14 +109,24 @@ def built_services(config, compose: dict) -> list[str]:
     return sorted(names)
 
 
+def _manifest_plans(manifest: dict) -> list[HostDeploy]:
+    return [HostDeploy.from_manifest(h, e) for h, e in sorted(((manifest or {}).get("hosts") or {}).items())]
+
+
 def deployed_refs(manifest: dict) -> dict[str, str]:
-    """service -> image ref, from a release manifest's per-host compose files (what the hosts run)."""
+    """service -> image ref, from a release manifest's per-host compose files (what the hosts run; the first
+    host's where hosts kept different tags of one image)."""
     out: dict[str, str] = {}
-    for host, entry in sorted(((manifest or {}).get("hosts") or {}).items()):
-        for name, ref in HostDeploy.from_manifest(host, entry).images.items():
+    for plan in _manifest_plans(manifest):
+        for name, ref in plan.images.items():
             if ref:
                 out.setdefault(name, ref)
     return out
+
+
+def manifest_refs(manifest: dict) -> set[str]:
+    """Every image ref some host of a release runs."""
+    return {ref for plan in _manifest_plans(manifest) for ref in plan.images.values() if ref}
 
 
 def image_refs(config, compose: dict, version: str, pinned: dict | None = None) -> dict[str, str]:
@@ -259,12 +281,12 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
         kept = {k: v for k, v in (compose.get(section) or {}).items() if k in used[section]}
         if kept:
             doc[section] = kept
-    definition = yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=2**20)
-    # The files' digest too: a changed env file or mounted config must roll the host.
-    digest = hashlib.sha256((definition + edge_config + (files.digest if files else "")).encode()).hexdigest()
+    definition = _dump(doc)
+    digest = _digest(definition, edge_config, files)
     order = [{"name": n, **config.service(n).rollout.module_vars(),
               "replicas": int(((compose["services"][n] or {}).get("deploy") or {}).get("replicas") or 1),
-              "port": config.service(n).port}
+              "port": config.service(n).port,
+              **({"healthcheck": config.service(n).healthcheck.module_vars()} if config.service(n).healthcheck else {})}
              for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
     return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
                       images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,
@@ -280,6 +302,15 @@ def _nginx_word(value: str) -> str:
     if _NGINX_PLAIN.fullmatch(value):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dump(doc: dict) -> str:
+    return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, width=2**20)
+
+
+def _digest(definition: str, edge_config: str, files) -> str:
+    """A host plan's hash; the files' digest too: a changed env file or mounted config must roll the host."""
+    return hashlib.sha256((definition + edge_config + (files.digest if files else "")).encode()).hexdigest()
 
 
 def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:

@@ -1,9 +1,11 @@
 """What a host runs now, read in one SSH round trip, and whether a deploy can leave it alone (pure).
 
 The probe prints the compose hash the compose role recorded after its last complete rollout, the
-sha256 of the host's .env, the image ID behind each ref the release needs, and every container of
-the project (service, image ID, state, health). A host is skipped only when all of it matches
-exactly what the deploy would produce; any doubt means the normal Ansible rollout runs.
+sha256 of the host's .env, the image ID behind each ref the release needs and each ref a container
+runs, and every container of the project (service, image ID, state, health, ref). A host is skipped
+only when all of it matches exactly what the deploy would produce; any doubt means the normal Ansible
+rollout runs. A service whose new image is the very image its containers run keeps their ref
+(`kept_refs`): a new tag alone is no reason to restart it.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ class Container:
     image_id: str
     status: str  # running, exited, ...
     health: str  # healthy, unhealthy, starting, none
+    ref: str = ""  # the image ref it was created from (Config.Image)
 
 
 @dataclass(frozen=True)
 class HostState:
     compose_hash: str = ""
     env_digest: str = ""
-    image_ids: dict = field(default_factory=dict)  # ref -> image ID on the host ("" if absent)
+    image_ids: dict = field(default_factory=dict)  # ref -> image ID on the host ("" if absent), containers' refs too
     containers: list = field(default_factory=list)
     firewall: str = ""  # loaded | restored | absent | failed: <why>
 
@@ -39,8 +42,9 @@ def probe_script(project: str, refs: list[str]) -> str:
     directory = f"{PROJECT_ROOT}/{project}"
     inspect = "{{.Id}}"
     container = ('{{index .Config.Labels "com.docker.compose.service"}} {{.Image}} {{.State.Status}} '
-                 "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}")
+                 "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Config.Image}}")
     lines = [
+        f"ids=$(docker ps -aq --filter label=com.docker.compose.project={shlex.quote(project)})",
         f"cat {shlex.quote(directory)}/compose.sha256 2>/dev/null || true",
         f"echo {SEPARATOR}",
         f"sha256sum {shlex.quote(directory)}/.env 2>/dev/null | cut -d' ' -f1 || true",
@@ -49,9 +53,11 @@ def probe_script(project: str, refs: list[str]) -> str:
     for ref in refs:
         q = shlex.quote(ref)
         lines.append(f"printf '%s %s\\n' {q} \"$(docker image inspect --format '{inspect}' -- {q} 2>/dev/null)\"")
+    # The refs the containers run: whether each still names the image the container runs.
     lines += [
+        f"[ -z \"$ids\" ] || for ref in $(docker inspect --format '{{{{.Config.Image}}}}' $ids | sort -u); do "
+        f"printf '%s %s\\n' \"$ref\" \"$(docker image inspect --format '{inspect}' -- \"$ref\" 2>/dev/null)\"; done",
         f"echo {SEPARATOR}",
-        f"ids=$(docker ps -aq --filter label=com.docker.compose.project={shlex.quote(project)})",
         f"[ -z \"$ids\" ] || docker inspect --format '{container}' $ids",
         f"echo {SEPARATOR}",
         # nft needs root: the SSH user may be a sudoer (never prompts: -n).
@@ -73,7 +79,7 @@ def parse_probe(stdout: str) -> HostState:
     containers = []
     for line in parts[3].splitlines():
         fields = line.split()
-        if len(fields) == 4:
+        if len(fields) in (4, 5):
             containers.append(Container(*fields))
     return HostState(compose_hash=parts[0].strip(), env_digest=parts[1].strip(), image_ids=images,
                      containers=containers, firewall=_firewall_state(parts[4]))
@@ -138,3 +144,29 @@ def unchanged_reason(plan, state: HostState, local_ids: dict, env_digest: str) -
         if ref and (not want or any(c.image_id != want for c in have)):
             return f"{service}: containers do not run {ref}"
     return None
+
+
+def kept_refs(plan, state: HostState, local_ids: dict) -> dict[str, str]:
+    """service -> the ref its containers already run, for stateful (`recreate`) services whose new image
+    (built here, same image ID) is the one they run under another tag: rendered with that ref, the host's
+    compose file and Compose's config hash stay as they are, so the rollout leaves a database alone
+    instead of restarting it for a new tag. Rolling services are replaced without downtime and show the
+    release's tag. Empty when nothing qualifies."""
+    running: dict[str, list[Container]] = {}
+    for c in state.containers:
+        running.setdefault(c.service, []).append(c)
+    stateful = {s["name"] for s in plan.services if s.get("strategy") == "recreate"}
+    out = {}
+    for service, ref in sorted(plan.images.items()):
+        if service not in stateful:
+            continue
+        have = running.get(service) or []
+        image_id = local_ids.get(ref) if ref else ""
+        refs = {c.ref for c in have}
+        if not image_id or not have or len(refs) != 1 or any(c.image_id != image_id for c in have):
+            continue
+        (old,) = refs
+        # The old tag must still name that image on the host (Compose resolves it again on `up`).
+        if old and old != ref and state.image_ids.get(old) == image_id:
+            out[service] = old
+    return out

@@ -162,6 +162,9 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
             known("role", svc["role"], roles, ("services", svc_name, "role"))
         if compose_services is not None:
             known("compose service", svc_name, compose_services, ("services", svc_name))
+        if (svc or {}).get("healthcheck") is not None and not (svc or {}).get("port"):
+            issue(("services", svc_name, "healthcheck"), "the HTTP healthcheck is sent to the container port "
+                                                         f"services.{svc_name}.port: set it")
 
     for section in ("firewall", "volumes"):
         block = data.get(section) or {}
@@ -248,6 +251,15 @@ def compose_issues(doc: LoadedYaml, config: Config, compose: dict) -> list[Confi
     return sorted(set(issues))
 
 
+def docker_healthcheck(spec: dict) -> bool:
+    """The compose service declares a Docker healthcheck that is not switched off."""
+    check = spec.get("healthcheck")
+    if not isinstance(check, dict) or check.get("disable"):
+        return False
+    test = check.get("test")
+    return bool(test) and test != ["NONE"] and test != "NONE"
+
+
 def compose_warnings(config: Config, compose: dict) -> list[str]:
     """What a deploy changes or leaves out of the compose file, service by service (for `config validate`)."""
     from .compose import _container_port
@@ -275,9 +287,12 @@ def compose_warnings(config: Config, compose: dict) -> list[str]:
                            "(port 80 on public hosts, the environment's gateways otherwise)")
             if spec.get("container_name"):
                 out.append(f"services.{name}: container_name is dropped (two copies run during a rollout)")
-            if not spec.get("healthcheck"):
-                out.append(f"services.{name}: no healthcheck: a new container counts as healthy as soon as it "
-                           "runs, so a broken version can take traffic (add a compose healthcheck)")
+        if (svc.port or svc.strategy == "rolling") and not svc.healthcheck and not docker_healthcheck(spec):
+            hint = (f"add services.{name}.healthcheck, e.g. {{path: /health}}: an HTTP check sent from the host "
+                    "before the edge proxy switches, or a compose healthcheck") if svc.port else \
+                "add a compose healthcheck"
+            out.append(f"services.{name}: no healthcheck: a new container counts as healthy as soon as it runs, so a "
+                       f"broken version can take traffic ({hint}; an image's own HEALTHCHECK works too)")
     routed_any = any(config.service(n).port for n in services)
     for role in sorted(config.roles.values(), key=lambda r: r.name):
         if not (role.public and routed_any):

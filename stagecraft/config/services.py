@@ -47,6 +47,9 @@ class Rollout:
     drain_seconds: int = 1
     pre_stop: tuple[str, ...] = ()  # argv run in each old container after the drain, before the stop
     pre_stop_timeout: int = 30
+    # Seconds `docker stop` waits before it kills a container, when the compose file gives no
+    # stop_grace_period (Docker's own default).
+    stop_timeout: int = 10
 
     @classmethod
     def parse(cls, data: dict) -> "Rollout":
@@ -58,10 +61,31 @@ class Rollout:
     def module_vars(self) -> dict:
         """The compose_rollout module's per-service options (pre_stop only when there is one)."""
         out = {"strategy": self.strategy, "healthcheck_timeout": self.healthcheck_timeout,
-               "drain_seconds": self.drain_seconds}
+               "drain_seconds": self.drain_seconds, "stop_timeout": self.stop_timeout}
         if self.pre_stop:
             out.update({"pre_stop": list(self.pre_stop), "pre_stop_timeout": self.pre_stop_timeout})
         return out
+
+
+@dataclass(frozen=True)
+class HttpHealthcheck:
+    """services.<s>.healthcheck: an HTTP GET the rollout sends from the host to every new container
+    (at services.<s>.port) before the edge proxy routes to it, for services whose image and compose
+    file have no Docker healthcheck. The one source of these defaults (tests/unit/test_rollout_contract.py)."""
+
+    path: str = "/"
+    status: int = 200  # the answer's expected status code
+    interval: int = 1  # seconds between two requests to a container that has not answered as expected yet
+    timeout: int = 5  # seconds one request may take
+
+    @classmethod
+    def parse(cls, data: dict | None) -> "HttpHealthcheck | None":
+        if data is None:
+            return None
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def module_vars(self) -> dict:
+        return {"path": self.path, "status": self.status, "interval": self.interval, "timeout": self.timeout}
 
 
 @dataclass(frozen=True)
@@ -74,6 +98,7 @@ class Service:
     public_path: str = "/"
     build: Build | None = None
     secrets: tuple[str, ...] = ()
+    healthcheck: HttpHealthcheck | None = None
 
     @property
     def strategy(self) -> str:
@@ -92,6 +117,7 @@ class Service:
             public_path=public.get("path", "/"),
             build=Build(**{k: v for k, v in build.items() if not k.startswith("x-")}) if build else None,
             secrets=tuple(data.get("secrets") or ()),
+            healthcheck=HttpHealthcheck.parse(data.get("healthcheck")),
         )
 
 

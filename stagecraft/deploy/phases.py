@@ -84,7 +84,8 @@ def run_phases(session, rel, work: Work) -> Outcome:
         inventory = session.inventory(desired)
         if work.build and config.project.images.via_registry:
             registry.push(session.ctx, built, say)
-        unchanged = ship.ship(session, desired, inventory.hostvars)
+        desired, unchanged = ship.ship(session, desired, inventory.hostvars)
+        inventory = session.inventory(desired)  # with the image refs the hosts keep
         hook("pre-deploy")
     if work.build:
         migrate(session, rel, "pre_deploy", desired, inventory, unchanged)
@@ -97,8 +98,8 @@ def run_phases(session, rel, work: Work) -> Outcome:
     else:
         rel.skip("migrate_post", work.skip_migrations)
     with rel.phase("finalize"):
-        # A rendered desired state is recorded (a later rollback reads it); a supplied one already is.
-        rel.update_manifest({**({"hosts": render.manifest_hosts(desired)} if work.build else {}), "rollout": outcome})
+        # What the hosts now run (a later rollback reads it): the image refs they kept included.
+        rel.update_manifest({"hosts": render.manifest_hosts(desired), "rollout": outcome})
         hook("post-deploy")
     result = Outcome(release=rel.id, desired=desired, rollout=outcome, hostvars=inventory.hostvars)
     after_finalize(session, rel, result)

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .. import process
 from ..commands import remote
-from ..commands.compose_render import built_services, deployed_refs
+from ..commands.compose_render import built_services, manifest_refs
 from ..commands.ssh import argv as ssh_argv
 
 RETAIN_RELEASES = 5  # a deploy keeps the images of this many completed releases on its hosts
@@ -19,7 +19,7 @@ def kept_refs(store, environment: str, keep: int) -> list[str]:
     found = 0
     for row in store.list_releases(environment):
         if row["kind"] in ("deploy", "rollback") and row["status"] == "completed":
-            refs |= set(deployed_refs(store.get_release(row["id"]).manifest).values())
+            refs |= manifest_refs(store.get_release(row["id"]).manifest)
             found += 1
             if found >= keep:
                 break

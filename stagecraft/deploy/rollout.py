@@ -32,7 +32,10 @@ def roll(session, rel, desired: dict, inventory, targets: list[str] | None, stag
     for _order, batch in rollout_batches(session.config, env, hosts):
         check_stop()  # Ctrl-C once: the batch in flight finished its step; stop before the next one
         try:
-            outcome.update(roll_batch(session, rel, inventory, batch, stage, desired))
+            done = roll_batch(session, rel, inventory, batch, stage, desired)
+            outcome.update(done)
+            for line in slow_stops(done):
+                session.warn(line)
         except RunFailed as failure:
             run = failure.result
             completed = sorted(set(outcome) | set(((run.artifact_data or {}).get("rollout") or {})))
@@ -40,6 +43,22 @@ def roll(session, rel, desired: dict, inventory, targets: list[str] | None, stag
             on_failed_batch(session, rel, desired, reached, completed, failure)
             raise
     return outcome
+
+
+def slow_stops(outcome: dict) -> list[str]:
+    """What made a rollout wait: old containers that ignored their stop signal until the stop timeout
+    killed them (the compose_rollout module's `slow_stop`), one line per host and service."""
+    lines = []
+    for host, entry in sorted(outcome.items()):
+        for name, result in sorted(((entry or {}).get("services") or {}).items()):
+            slow = (result or {}).get("slow_stop") if isinstance(result, dict) else None
+            if slow:
+                where = ("its compose stop_grace_period" if slow.get("source") == "stop_grace_period"
+                         else f"services.{name}.rollout.stop_timeout")
+                lines.append(f"{host}: {name}: {len(slow['containers'])} old container(s) ignored the stop signal and "
+                             f"were killed after {slow['seconds']}s ({where}); make its PID 1 exit on SIGTERM "
+                             "(e.g. exec the server, or init: true) or lower the timeout to speed up deploys")
+    return lines
 
 
 def roll_batch(session, rel, inventory, hosts: list[str], stage: str, desired: dict) -> dict:

@@ -67,18 +67,32 @@ def ship_over_ssh(hostvars: dict, desired: dict, states: dict, say, skip=None) -
         return _parallel(ship, sorted(states))
 
 
-def unchanged_hosts(desired: dict, states: dict, env_values: dict) -> dict[str, str | None]:
-    """host -> None if it already runs exactly its desired state (the rollout can skip it), else the reason."""
-    local_ids = {ref: local_image_id(ref) for p in desired.values() for ref in p.images.values() if ref}
+def _local_ids(desired: dict) -> dict[str, str]:
+    """ref -> image ID on this machine ("" when not here), for every ref the plans name."""
+    return {ref: local_image_id(ref) for p in desired.values() for ref in p.images.values() if ref}
+
+
+def unchanged_hosts(desired: dict, states: dict, env_values: dict, local_ids: dict) -> dict[str, str | None]:
+    """host -> None if it already runs exactly its desired state (the rollout can skip it), else the reason.
+    local_ids: ref -> image ID here (_local_ids)."""
     return {h: host_state.unchanged_reason(desired[h], st, local_ids,
                                            host_state.env_file_digest(desired[h].secret_names, env_values))
             for h, st in states.items()}
 
 
-def ship(session, desired: dict, hostvars: dict) -> set[str]:
-    """Images to the hosts (SSH, or the registry); returns the hosts that already run exactly their desired state,
-    which the rollout leaves alone (fast no-op deploys) unless --force. The probe also reloads a flushed
-    firewall table (session.firewall: host -> state); one it cannot reload stops the deploy (exit 2)."""
+def keep_running_images(desired: dict, states: dict, local_ids: dict) -> dict:
+    """The plans, where a service's new image is the image its containers run under an older tag, with
+    that tag (commands.host_state.kept_refs): an unchanged image and configuration leave the containers
+    alone. Compared by image ID, so a rebuild that changed nothing restarts nothing."""
+    return {h: plan.with_images(host_state.kept_refs(plan, states[h], local_ids)) if h in states else plan
+            for h, plan in desired.items()}
+
+
+def ship(session, desired: dict, hostvars: dict) -> tuple[dict, set[str]]:
+    """Images to the hosts (SSH, or the registry). Returns the desired state, with the image refs hosts
+    already run kept where the image is the same (keep_running_images), and the hosts that already run
+    exactly it, which the rollout leaves alone (fast no-op deploys) unless --force. The probe also reloads a
+    flushed firewall table (session.firewall: host -> state); one it cannot reload stops the deploy (exit 2)."""
     from ..errors import ExternalError
 
     from .. import hostkeys
@@ -94,15 +108,17 @@ def ship(session, desired: dict, hostvars: dict) -> set[str]:
     if errors:
         raise ExternalError("\n".join(errors))
     session.firewall = {h: st.firewall for h, st in sorted(states.items())}
+    local_ids = _local_ids(desired)
+    desired = keep_running_images(desired, states, local_ids)
     ship_over_ssh(hostvars, desired, states, session.say, skip=pulled)
-    reasons = {} if session.force else unchanged_hosts(desired, states, session.envvars)
+    reasons = {} if session.force else unchanged_hosts(desired, states, session.envvars, local_ids)
     for host, reason in sorted(reasons.items()):
         if reason and session.verbosity:
             session.say(f"{host}: rollout needed ({reason})")
     unchanged = {h for h, reason in reasons.items() if reason is None}
     # The hosts that roll get the files their services refer to (a changed file changes the plan's hash).
     ship_files(session, desired, hostvars, set(states) - unchanged)
-    return unchanged
+    return desired, unchanged
 
 
 def ship_files(session, desired: dict, hostvars: dict, hosts) -> None:

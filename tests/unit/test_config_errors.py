@@ -156,3 +156,13 @@ def test_registry_ca_file_reaches_the_hosts_as_bootstrap_trust(tmp_path):
     hosts = next(iter(inv["all"]["children"].values()))["hosts"]
     assert hosts["h1"]["bootstrap_docker_registry_ca_certs"] == [
         {"registry": "reg.internal:5000", "cert": (tmp_path / "ca.pem").read_text()}]
+
+
+def test_an_http_healthcheck_needs_the_port_it_is_sent_to(tmp_path):
+    found = issues_of(write(tmp_path, BASE + "services:\n  web:\n    healthcheck: {path: health, status: 99}\n"
+                                            "  api:\n    healthcheck: {}\n"))
+    text = "\n".join(found)
+    assert "services.web.healthcheck.path" in text and "services.web.healthcheck.status" in text
+    assert "services.api.healthcheck: the HTTP healthcheck is sent to the container port services.api.port" in text
+    ok = load_config(write(tmp_path, BASE + "services:\n  web:\n    port: 80\n    healthcheck: {path: /up}\n"))
+    assert ok.config.service("web").healthcheck.path == "/up"

@@ -81,7 +81,7 @@ def fake_processes(monkeypatch):
     monkeypatch.setattr(images, "build_images", lambda *a, **k: ran.append("build") or {})
     monkeypatch.setattr(registry, "push", lambda *a, **k: ran.append("registry push"))
     monkeypatch.setattr(ship, "ship", lambda session, desired, hostvars: ran.append(("ship", sorted(hostvars)))
-                        or set())
+                        or (desired, set()))
     monkeypatch.setattr(rollout, "roll_batch",
                         lambda session, rel, inventory, hosts, stage, desired: ran.append(("batch", tuple(hosts), stage))
                         or {h: {"services": {}} for h in hosts})
@@ -131,7 +131,8 @@ def test_rollback_runs_the_same_sequence_with_recorded_hosts(tmp_path, fake_proc
     assert rel.phases == [("build", "skipped: reuses"), ("push", "completed"), ("migrate_pre", "skipped: never"),
                           ("rollout", "completed"), ("migrate_post", "skipped: never"), ("finalize", "completed")]
     assert "build" not in fake_processes and not [r for r in fake_processes if r[0] == "hook"]
-    assert "hosts" not in rel.manifest  # already recorded in the rollback's manifest at creation
+    # What the hosts run now: the recorded plans (with the image refs hosts kept, none here).
+    assert rel.manifest["hosts"] == recorded
 
 
 def test_the_migrate_phases_skip_with_the_reason_or_name_what_is_missing(tmp_path):

@@ -11,9 +11,12 @@ short_description: Update Compose services without downtime
 description:
   - C(recreate) services (databases, caches) are updated with C(docker compose up -d), one at a time.
   - C(rolling) services start new containers beside the old ones (scale to 2N without recreating),
-    wait until Docker reports them healthy, point the host's edge proxy at them, let the old ones drain,
-    then stop and remove the old ones. If the new ones never become healthy they are removed and the
-    old ones keep serving; the task fails.
+    wait until Docker reports them healthy (and, with I(healthcheck), until they answer an HTTP request
+    from the host), point the host's edge proxy at them, let the old ones drain, then stop and remove
+    the old ones. If the new ones never become healthy they are removed and the old ones keep serving;
+    the task fails.
+  - Old containers get the service's compose C(stop_grace_period) (else I(stop_timeout)) to exit after
+    their stop signal; those that had to be killed are reported (C(slow_stop)).
   - A service whose containers already run the expected image and configuration is left alone.
   - Before anything rolls, what an interrupted run left is cleaned up - containers that Compose
     renamed to C(<id>_<name>) while recreating (renamed back, or removed when the new one exists),
@@ -48,6 +51,20 @@ options:
         type: list
         elements: str
       pre_stop_timeout: {description: Seconds the pre_stop command may take., type: int, default: 30}
+      stop_timeout:
+        description: Seconds C(docker stop) waits before killing an old container, unless the compose file gives the service a C(stop_grace_period).
+        type: int
+        default: 10
+      healthcheck:
+        description:
+          - HTTP check of every new container (sent from the host to its address at I(port)) before the edge proxy routes to it, after the Docker healthcheck if the container has one.
+          - It must answer I(status) within I(healthcheck_timeout) seconds of the rollout's start, or the rollout fails like an unhealthy container.
+        type: dict
+        suboptions:
+          path: {description: Path requested with GET., type: str, default: /}
+          status: {description: Expected status code (redirects are not followed)., type: int, default: 200}
+          interval: {description: Seconds between requests to a container that has not answered yet., type: int, default: 1}
+          timeout: {description: Seconds one request may take., type: int, default: 5}
   edge_service:
     description: Compose service of the host's edge proxy (nginx); empty when the host has none.
     type: str
@@ -87,7 +104,8 @@ EXAMPLES = r"""
     project_dir: /srv/stagecraft/shop
     services:
       - {name: db, strategy: recreate}
-      - {name: web, strategy: rolling, port: 8080, healthcheck_timeout: 60, pre_stop: [/bin/sh, -c, sleep 2]}
+      - {name: web, strategy: rolling, port: 8080, healthcheck_timeout: 60, pre_stop: [/bin/sh, -c, sleep 2],
+         healthcheck: {path: /up}}
     edge_service: stagecraft-edge
     edge_upstreams_dir: /srv/stagecraft/shop/edge/upstreams
 """
@@ -97,6 +115,8 @@ services:
   description:
     - Outcome per service (unchanged, created, rolled, recreated, failed) with container ids.
     - The edge service's entry has C(config=reloaded) when its configuration was reloaded.
+    - C(slow_stop) (seconds, source, containers) names old containers that ignored the stop signal
+      and were killed when the stop timeout ran out.
   returned: always
   type: dict
 cleaned:
@@ -108,6 +128,7 @@ cleaned:
 
 import fcntl
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -154,16 +175,20 @@ class Compose:
         _, out, _ = self.run("docker", "inspect", *ids)
         return json.loads(out)
 
-    def expected(self, service):
-        # The compose file does not change during a run: read every service's hash and image once
-        # (each `docker compose config` parses the whole project, which costs the host CPU).
+    def spec(self, service):
+        """The service as Compose resolved it. The compose file does not change during a run: every
+        service's hash and config are read once (each `docker compose config` parses the whole project,
+        which costs the host CPU)."""
         if self._hashes is None:
             _, out, _ = self.compose("config", "--hash=*")
             self._hashes = dict(line.split()[:2] for line in out.splitlines() if len(line.split()) >= 2)
             _, out, _ = self.compose("config", "--format", "json")
             self._config = json.loads(out)
+        return self._config["services"][service]
+
+    def expected(self, service):
+        image = self.spec(service).get("image", "")
         config_hash = self._hashes.get(service, "")
-        image = self._config["services"][service].get("image", "")
         rc, image_id, _ = self.run("docker", "image", "inspect", "--format", "{{.Id}}", image, check=False)
         return config_hash, image_id.strip() if rc == 0 else ""
 
@@ -370,17 +395,33 @@ def rollout(module, compose, params, service):
     if module.check_mode:
         return {"result": "would-update"}
     if service["strategy"] == "recreate":
+        # Stopped here rather than by `up` (which would stop it the same way): the stop is timed and reported.
+        stale = [c["Id"] for c in old if not is_current(c, config_hash, image_id)]
+        slow = stop_old(compose, service, stale) if stale else None
         compose.compose("up", "-d", "--no-deps", "--remove-orphans", name)
+        deadline = time.monotonic() + service["healthcheck_timeout"]  # for both checks together
         current = compose.containers(name)
         ok, states = wait_healthy(compose, [c["Id"] for c in current], service["healthcheck_timeout"])
         if not ok:
             module.fail_json(msg=f"service {name} did not become healthy: {states}", services={name: "failed"})
+        ok, answers = wait_http(service, current, deadline)
+        if not ok:
+            module.fail_json(msg=f"service {name}: {http_failure(service, answers)}",
+                             services={name: {"result": "failed", "http": answers}})
         write_upstream(module, compose, params, service, current)
-        return {"result": "recreated", "containers": [c["Id"][:12] for c in current]}
+        return with_slow_stop({"result": "recreated", "containers": [c["Id"][:12] for c in current]}, slow)
     old_ids = {c["Id"] for c in old}
     compose.compose("up", "-d", "--no-deps", "--no-recreate", "--scale", f"{name}={len(old) + replicas}", name)
+    deadline = time.monotonic() + service["healthcheck_timeout"]
     new = [c for c in compose.containers(name) if c["Id"] not in old_ids]
     ok, states = wait_healthy(compose, [c["Id"] for c in new], service["healthcheck_timeout"])
+    if ok:
+        ok, answers = wait_http(service, new, deadline)
+        if not ok:
+            compose.run("docker", "rm", "-f", *[c["Id"] for c in new])
+            module.fail_json(msg=f"service {name}: {http_failure(service, answers)}; they were removed and the "
+                                 f"{len(old)} old container(s) keep serving",
+                             services={name: {"result": "failed", "http": answers}})
     if not ok:
         if new:
             compose.run("docker", "rm", "-f", *[c["Id"] for c in new])
@@ -389,17 +430,104 @@ def rollout(module, compose, params, service):
                              f"they were removed and the {len(old)} old container(s) keep serving",
                          services={name: {"result": "failed", "states": states}})
     write_upstream(module, compose, params, service, new)
-    hooks = []
+    hooks, slow = [], None
     if old:
         time.sleep(service["drain_seconds"])
         hooks = [pre_stop(compose, service, cid) for cid in sorted(old_ids)] if service.get("pre_stop") else []
-        compose.run("docker", "stop", "-t", "10", *old_ids)
+        slow = stop_old(compose, service, sorted(old_ids))
         compose.run("docker", "rm", *old_ids)
     result = {"result": "rolled" if old else "created", "containers": [c["Id"][:12] for c in new],
               "removed": [i[:12] for i in old_ids]}
     if hooks:
         result["pre_stop"] = hooks
+    return with_slow_stop(result, slow)
+
+
+GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def duration_seconds(text):
+    """Whole seconds (rounded up) of a Go duration as Compose prints stop_grace_period ("1m30s");
+    None when it is not one."""
+    text = str(text).strip()
+    parts = GO_DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    total = sum(float(n) * GO_UNITS[u] for n, u in parts)
+    return int(total) + (1 if total > int(total) else 0)
+
+
+def stop_timeout(compose, service):
+    """(seconds, source): the compose stop_grace_period when the service has one, else stop_timeout."""
+    grace = duration_seconds(compose.spec(service["name"]).get("stop_grace_period") or "")
+    if grace is not None:
+        return grace, "stop_grace_period"
+    return service["stop_timeout"], "stop_timeout"
+
+
+def stop_old(compose, service, ids):
+    """`docker stop` with the service's timeout; returns what ran into it (containers that ignored the
+    stop signal and were killed), or None."""
+    seconds, source = stop_timeout(compose, service)
+    compose.run("docker", "stop", "-t", str(seconds), *ids)
+    _, out, _ = compose.run("docker", "inspect", *ids, check=False)
+    # Exit code 137 = killed by SIGKILL: what `docker stop` does once the timeout ran out (not an OOM
+    # kill, not a service whose stop signal is KILL itself).
+    killed = [c["Id"][:12] for c in json.loads(out or "[]")
+              if c["State"].get("ExitCode") == 137 and not c["State"].get("OOMKilled")
+              and (c["Config"].get("StopSignal") or "SIGTERM") not in ("SIGKILL", "KILL", "9")]
+    # A timeout of 0 asks for the kill: nothing to report.
+    return {"seconds": seconds, "source": source, "containers": killed} if killed and seconds else None
+
+
+def with_slow_stop(result, slow):
+    if slow:
+        result["slow_stop"] = slow
     return result
+
+
+def http_answer(addr, check):
+    """(as expected?, what answered) for one GET of the check's path at addr (ip:port)."""
+    host, _, port = addr.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=check["timeout"])
+    try:
+        conn.request("GET", check["path"], headers={"User-Agent": "stagecraft-rollout"})
+        status = conn.getresponse().status
+        return status == check["status"], str(status)
+    except (OSError, http.client.HTTPException) as exc:
+        return False, f"{type(exc).__name__}: {exc}"[:200]
+    finally:
+        conn.close()
+
+
+def wait_http(service, containers, deadline):
+    """Until every container answers the HTTP check as expected or the deadline passes: (ok, container id ->
+    last answer of those that did not). True at once for a service without a check."""
+    check = service.get("healthcheck")
+    if not check or not service.get("port"):
+        return True, {}
+    targets = {c["Id"][:12]: address(c, service["port"]) for c in containers}
+    unreachable = {cid: "no address on a network" for cid, addr in targets.items() if not addr}
+    if unreachable:
+        return False, unreachable
+    pending, last = dict(targets), {}
+    while pending:
+        for cid, addr in list(pending.items()):
+            ok, last[cid] = http_answer(addr, check)
+            if ok:
+                del pending[cid]
+        if not pending or time.monotonic() + check["interval"] > deadline:
+            break
+        time.sleep(check["interval"])
+    return not pending, {cid: last[cid] for cid in pending}
+
+
+def http_failure(service, answers):
+    check = service["healthcheck"]
+    said = ", ".join(f"{cid}: {a}" for cid, a in sorted(answers.items()))
+    return (f"new containers did not answer GET {check['path']} with {check['status']} within "
+            f"{service['healthcheck_timeout']}s (last answers: {said})")
 
 
 def pre_stop(compose, service, cid):
@@ -441,6 +569,13 @@ def main():
                 drain_seconds=dict(type="int", default=1),
                 pre_stop=dict(type="list", elements="str"),
                 pre_stop_timeout=dict(type="int", default=30),
+                stop_timeout=dict(type="int", default=10),
+                healthcheck=dict(type="dict", options=dict(
+                    path=dict(type="str", default="/"),
+                    status=dict(type="int", default=200),
+                    interval=dict(type="int", default=1),
+                    timeout=dict(type="int", default=5),
+                )),
             )),
             edge_service=dict(type="str", default=""),
             edge_upstreams_dir=dict(type="path"),
