@@ -141,6 +141,10 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     if (data.get("network") or {}).get("provider") == "tailscale" and not ts:
         issue(("network", "provider"), "provider 'tailscale' needs a network.tailscale section")
 
+    encore = (data.get("secrets") or {}).get("encore") or {}
+    if "environment" in encore:
+        known("environment", encore["environment"], envs, ("secrets", "encore", "environment"))
+
     for db_name, db in (data.get("databases") or {}).items():
         mig = db.get("migrations") or {}
         if mig.get("run_in") and compose_services is not None:

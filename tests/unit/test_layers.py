@@ -17,7 +17,7 @@ ALLOWED = {
     "config": BASE | {"config"},
     "commands": (BASE - {"process"}) | {"config", "commands"},
     "state": BASE | {"config", "commands", "state"},  # commands: the ssh argv of the hosts' lock and journal
-    "secrets": BASE | {"config", "secrets"},
+    "secrets": BASE | {"config", "commands", "secrets"},  # commands: the argv of the tools they run
     "hostkeys": BASE | {"config", "commands", "hostkeys"},
     "providers": BASE | {"config", "providers"},
     "backends": BASE | {"config", "commands", "backends"},
