@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from .compose_render import EDGE_INTERNAL_PORT, is_public
-from .ssh import MESH_ADDRESS_VAR, MESH_PORT_VAR, OPTIONS_VAR, common_args, known_hosts_path
+from .ssh import MESH_ADDRESS_VAR, OPTIONS_VAR, common_args, known_hosts_path
 from .ssh import options as ssh_options
 
 
@@ -83,9 +83,8 @@ def _tailscale_vars(config, env, host) -> dict:
         "tailscale_tags": ts.tags_for(host.roles),
         "tailscale_up_timeout": ts.up_timeout,
         "tailscale_ssh": ts.ssh,
-        # Its MagicDNS name (fully qualified with tailnet_domain), and its sshd there (`stagecraft ssh`).
+        # Its MagicDNS name, fully qualified with tailnet_domain (`stagecraft ssh` connects there).
         MESH_ADDRESS_VAR: f"{hostname}.{ts.tailnet_domain}" if ts.tailnet_domain else hostname,
-        MESH_PORT_VAR: host.ssh.port,
     }
     if ts.login_server:
         out["tailscale_login_server"] = ts.login_server

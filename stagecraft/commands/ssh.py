@@ -24,9 +24,8 @@ from ..known_hosts import known_hosts_path  # noqa: F401  (re-exported: the one 
 
 # Inventory host variable carrying options() as a list, so no caller re-parses a command line.
 OPTIONS_VAR = "stagecraft_ssh_options"
-# Inventory host variables of the mesh (network.provider tailscale): the host's name and sshd port there.
+# Inventory host variable of the mesh (network.provider tailscale): the host's name there.
 MESH_ADDRESS_VAR = "stagecraft_mesh_address"
-MESH_PORT_VAR = "stagecraft_mesh_port"
 
 
 def options(known_hosts: Path, extra_args: str | None = None) -> list[str]:
@@ -89,8 +88,6 @@ def login_argv(hostvars: dict, host: str, command: list[str], *, tty: bool, mesh
     hv = hostvars[host]
     if mesh and hv.get(MESH_ADDRESS_VAR):
         alias = known_hosts_name(hv["ansible_host"], int(hv.get("ansible_port") or 22))
-        port = out.index("-p") + 1
-        out[port] = str(hv.get(MESH_PORT_VAR) or 22)
         out[-1] = f"{hv.get('ansible_user', 'root')}@{hv[MESH_ADDRESS_VAR]}"
         out[-1:-1] = ["-o", f"HostKeyAlias={alias}"]
     return out + ([shlex.join(command)] if command else [])

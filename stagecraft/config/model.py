@@ -141,10 +141,6 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     if (data.get("network") or {}).get("provider") == "tailscale" and not ts:
         issue(("network", "provider"), "provider 'tailscale' needs a network.tailscale section")
 
-    encore = (data.get("secrets") or {}).get("encore") or {}
-    if "environment" in encore:
-        known("environment", encore["environment"], envs, ("secrets", "encore", "environment"))
-
     for db_name, db in (data.get("databases") or {}).items():
         mig = db.get("migrations") or {}
         if mig.get("run_in") and compose_services is not None:
@@ -175,6 +171,10 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     for key in ("command", "commands"):
         if key in sec and sec.get("provider") != "command":
             issue(("secrets", key), f"secrets.{key} is read only with secrets.provider: command")
+    if "encore" in sec and sec.get("provider") != "encore":
+        issue(("secrets", "encore"), "secrets.encore is read only with secrets.provider: encore")
+    if "environment" in (sec.get("encore") or {}):
+        known("environment", sec["encore"]["environment"], envs, ("secrets", "encore", "environment"))
 
     default_env = (data.get("defaults") or {}).get("env")
     if default_env:
