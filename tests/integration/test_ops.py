@@ -1,5 +1,7 @@
 """Day-2 commands on real hosts: status against the release, logs merged and followed across a rolling
-deploy, exec (plain, through a pty, one-off), ssh, audit."""
+deploy, exec (plain, through a pty, one-off), ssh, audit, prune, secrets diff and sync (one changed key
+restarts only its service, no failed request); last, the same hosts as an `ssh` environment reached
+as a non-root user through sudo (infra up + deploy)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pty
 import select
 import subprocess
 import time
+import urllib.request
 
 import pytest
 import yaml
@@ -222,3 +225,37 @@ def test_secrets_sync_restarts_only_the_services_of_the_changed_key(shop):
         assert again["release"] is None  # nothing differs: nothing rolled, nothing recorded
     finally:
         env_file.write_text(ENV_LOCAL)
+
+
+SUDOER = """set -e
+id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy
+install -d -m 700 -o deploy -g deploy /home/deploy/.ssh
+install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys
+echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy && chmod 440 /etc/sudoers.d/deploy
+"""
+
+
+def test_infra_up_and_deploy_as_a_non_root_user_through_sudo(shop):
+    """The same hosts as existing servers (driver ssh) reached as `deploy`, a user with passwordless
+    sudo and no docker group: the roles become root, Stagecraft's own SSH commands run through sudo."""
+    for host in shop.hosts:
+        shop.ssh(host, SUDOER)
+    config = yaml.safe_load(shop.config_path.read_text())
+    config["environments"]["remote"] = {
+        "driver": "ssh", "env_file": ".env.local", "ssh": {"user": "deploy", "key": ".stagecraft/ssh/id_ed25519"},
+        "hosts": {h: {"roles": list(shop.roles[h]), "address": a} for h, a in shop.hosts.items()}}
+    shop.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    shop.cli("hosts", "trust", "-e", "remote", "--yes")
+    up = json.loads(shop.cli("infra", "up", "-e", "remote", "-o", "json").stdout)
+    assert {h["name"]: h["action"] for h in up["hosts"]} == {"app-1": "existing", "gw-1": "existing"}
+    assert all(h["configure"]["failed"] == 0 and h["configure"]["unreachable"] == 0 for h in up["hosts"])
+    shop.cli("deploy", "-e", "remote", "--version", "v4")
+    with urllib.request.urlopen(f"http://{shop.hosts['gw-1']}/", timeout=10) as resp:
+        assert resp.read().decode().startswith("shop v4")
+    app = shop.ssh("app-1", "id -nG deploy; ls -d /home/deploy/.ansible; "
+                            f"stat -c %U /srv/stagecraft/{shop.project}/journal/remote; "
+                            f"docker ps --filter label=stagecraft.env=remote --format '{{{{.Image}}}}'").stdout
+    groups, ansible_home, journal_owner, *images = app.split("\n")
+    assert "docker" not in groups.split() and ansible_home == "/home/deploy/.ansible"  # Ansible logged in as deploy
+    assert journal_owner == "root" and f"{shop.project}/web:v4" in images  # SSH commands ran as root
+    assert shop.cli("status", "-e", "remote", check=False).returncode == 0
