@@ -78,7 +78,8 @@ def plan_sync(session, release, config_names: list[str]) -> SyncPlan:
     if unset:
         raise UserError(f"secrets sync: {', '.join(unset)} is in the hosts' .env (release {release.id}) but has no "
                         "value here; set it, or deploy so the hosts stop using it")
-    wanted = {h: dotenv.line_digests(p.secret_names, session.envvars) for h, p in desired.items()}
+    here = {h.name for h in session.environment.hosts}  # a host removed since the release is left alone
+    wanted = {h: dotenv.line_digests(p.secret_names, session.envvars) for h, p in desired.items() if h in here}
     return SyncPlan(release=release, desired=desired, diffs=host_diffs(session, wanted),
                     needs_deploy=sorted(set(config_names) - set(deployed)))
 

@@ -243,6 +243,7 @@ def test_infra_up_and_deploy_as_a_non_root_user_through_sudo(shop):
     config = yaml.safe_load(shop.config_path.read_text())
     config["environments"]["remote"] = {
         "driver": "ssh", "env_file": ".env.local", "ssh": {"user": "deploy", "key": ".stagecraft/ssh/id_ed25519"},
+        "vars": {"bootstrap_docker_source": "distro"},  # Docker's apt repository is not reachable from the tests
         "hosts": {h: {"roles": list(shop.roles[h]), "address": a} for h, a in shop.hosts.items()}}
     shop.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     shop.cli("hosts", "trust", "-e", "remote", "--yes")
