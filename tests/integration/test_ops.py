@@ -216,7 +216,7 @@ def test_secrets_sync_restarts_only_the_services_of_the_changed_key(shop):
         assert after["app-1"]["stagecraft-edge"] == before["app-1"]["stagecraft-edge"]
         assert after["gw-1"] == before["gw-1"]
         web = sorted(after["app-1"]["web"])[0]
-        assert shop.ssh("app-1", f"docker exec {web} /bin/busybox printenv WEB_TOKEN").stdout.strip() == \
+        assert shop.ssh("app-1", f"docker exec {web} /bin/busybox sh -c 'echo $WEB_TOKEN'").stdout.strip() == \
             "web-token-canary-2"
         kinds = json.loads(shop.cli("releases", "list", "-e", "local", "--kind", "secrets", "-o", "json").stdout)
         assert [r["id"] for r in kinds] == [data["release"]] and kinds[0]["status"] == "completed"
