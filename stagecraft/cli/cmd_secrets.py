@@ -70,9 +70,11 @@ def _describe_diff(d: dict) -> str:
             lines.append(f"{host}: unreachable: {r['error']}")
             continue
         parts = [f"{k} {', '.join(v)}" for k, v in r.items() if v and k in ("added", "changed", "removed")]
-        lines.append(f"{host}: " + ("; ".join(parts) if parts else "in sync")
-                     + (f" -> restarts {', '.join(r['services'])}" if r.get("services") else "")
-                     + (f"; restarted {', '.join(r['restarted'])}" if r.get("restarted") else ""))
+        if "restarted" in r:  # after a sync: what the rollout replaced
+            effect = f" -> restarted {', '.join(r['restarted']) or 'nothing'}"
+        else:  # before: what uses the names
+            effect = f" -> restarts {', '.join(r['services'])}" if r.get("services") else ""
+        lines.append(f"{host}: " + ("; ".join(parts) if parts else "in sync") + effect)
     return "\n".join(lines)
 
 
