@@ -168,7 +168,7 @@ def _describe_sync(d: dict) -> str:
     lines = []
     if d["of"]:
         lines.append(f"{'Would sync' if d['dry_run'] else 'Synced'} the hosts' .env of {d['environment']} "
-                     f"(release {d['of']}, version {d['version']})")
+                     f"(current release {d['of']}, version {d['version']})")
         lines += ["  " + line for line in _describe_diff(d["hosts"]).splitlines()]
     else:
         lines.append(f"Nothing deployed to {d['environment']} yet: no host .env to sync")
