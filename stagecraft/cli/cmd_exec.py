@@ -7,7 +7,6 @@ import sys
 import click
 
 from .context import env_context
-from .hosts import current_release, hostvars
 from .settings import global_options
 
 
@@ -32,7 +31,7 @@ def ssh(host: str, command: tuple[str, ...], no_mesh: bool):
     from ..commands.ssh import login_argv
 
     ctx = env_context()
-    argv = login_argv(hostvars(ctx), host, list(command), tty=not command and sys.stdin.isatty(), mesh=not no_mesh)
+    argv = login_argv(ctx.hostvars(), host, list(command), tty=not command and sys.stdin.isatty(), mesh=not no_mesh)
     os.execvp(argv[0], argv)
 
 
@@ -71,13 +70,13 @@ def exec_(service: str, command: tuple[str, ...], host: str | None, interactive:
         raise UserError(f"no host of '{ctx.environment.name}' runs service '{service}'")
     image = None
     if new:
-        release = current_release(ctx)
+        release = ctx.current_release()
         image = deployed_refs(release.manifest if release else {}).get(service)
         if not image:
             raise UserError(f"--new: no completed release of '{ctx.environment.name}' runs '{service}' yet")
     script = remote.exec_script(ctx.config.project.name, service, list(command), interactive=interactive, new=image)
     # The terminal and the exit code are the command's own: a plain subprocess, not process.run.
-    proc = subprocess.run(host_argv(hostvars(ctx), hosts[0], script, tty=interactive))
+    proc = subprocess.run(host_argv(ctx.hostvars(), hosts[0], script, tty=interactive))
     if proc.returncode == 255:
         raise ExternalError(f"ssh to {hosts[0]} failed")
     sys.exit(proc.returncode)

@@ -9,7 +9,6 @@ import click
 
 from . import output
 from .context import env_context
-from .hosts import hostvars
 from .settings import global_options, settings
 
 COLORS = ["cyan", "magenta", "green", "yellow", "blue", "red"]
@@ -54,7 +53,7 @@ def logs(service: str, host: str | None, role: str | None, follow: bool, since: 
     if not hosts:
         raise UserError(f"no host of '{ctx.environment.name}' runs service '{service}'"
                         + (f" with role '{role}'" if role else ""))
-    hv = hostvars(ctx)
+    hv = ctx.hostvars()
     script = remote.logs_script(ctx.config.project.name, service, follow=follow, since=since, tail=tail)
     lock = threading.Lock()
     json_out = settings().json

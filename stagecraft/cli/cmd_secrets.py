@@ -90,11 +90,10 @@ Example:
 def secrets_diff():
     from ..deploy.envvars import IMAGE_TAG, env_names
     from ..deploy.hostenv import deploy_diffs
-    from .hosts import current_release
-
+    
     ctx = env_context()
     names, values = env_names(ctx, require_values=False)
-    release = current_release(ctx)
+    release = ctx.current_release()
     result = deploy_diffs(deploy_session(ctx), sorted(set(names) | {IMAGE_TAG}), values,
                           release.version if release else None)
     output.data(result, _describe_diff)

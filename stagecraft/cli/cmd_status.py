@@ -9,7 +9,6 @@ import click
 
 from . import output
 from .context import env_context
-from .hosts import current_release
 from .settings import global_options, settings
 
 
@@ -52,7 +51,7 @@ def status(watch: float | None):
     ctx = env_context()
     session = Session(ctx)
     while True:
-        data = environment_status(session, current_release(ctx))
+        data = environment_status(session, ctx.current_release())
         if watch and not settings().json:
             click.clear()
         output.data(data, _describe)

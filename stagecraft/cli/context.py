@@ -45,6 +45,18 @@ class EnvContext:
 
         return Session(self).inventory().document
 
+    def hostvars(self) -> dict:
+        """host -> connection variables, from one driver discovery."""
+        from ..deploy.session import Session
+
+        return Session(self).inventory().hostvars
+
+    def current_release(self):
+        """The last completed deploy or rollback of the environment: what its hosts run."""
+        from ..state import open_store
+
+        return open_store(self.state_dir).current(self.environment.name)
+
 
 def env_context() -> EnvContext:
     s = settings()
