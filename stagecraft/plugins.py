@@ -10,7 +10,7 @@ Stagecraft. The built-ins are registered the same way, in pyproject.toml:
 | backend | stagecraft.backends | an object with image_service, tag_suffix, build_override, build_argv | backend.provider |
 | migration_engine | stagecraft.migration_engines | a module with targets, runner, status, apply | databases.<d>.migrations.engine |
 | ci | stagecraft.ci | a CI provider (workflow files) | ci.provider |
-| secrets | stagecraft.secrets | a class (config) -> provider with `values(names, variables)` and `source(name)` | secrets.provider (`env`, `command`) |
+| secrets | stagecraft.secrets | a class (config) -> provider with `values(names, variables)` and `source(name)` (optional: `push_target(env)`, `push(names, values)`) | secrets.provider (`env`, `command`, `encore`) |
 
 A third-party package declares e.g. `[project.entry-points."stagecraft.drivers"] hetzner =
 "stagecraft_hetzner.driver"`; `stagecraft.plugins.load("driver", "hetzner")` then imports it.

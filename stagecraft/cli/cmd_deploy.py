@@ -1,4 +1,4 @@
-"""stagecraft build | deploy | rollback | plan | render
+"""stagecraft build | deploy | rollback (plan and render: cmd_plan)
 
 Options, dry runs and output only; the work is in stagecraft.deploy."""
 
@@ -8,28 +8,15 @@ from pathlib import Path
 
 import click
 
+from ..deploy.version import release_version
 from . import output
-from .context import env_context
+from .context import deploy_session, env_context
 from .settings import global_options, settings
 
 FORCE = click.option("--force", is_flag=True,
                      help="Run the Ansible rollout on every host, even those that already run this release.")
 LOCK_WAIT = click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
                          help="Wait up to SECONDS for another run on this environment to finish.")
-
-
-def _version(ctx, explicit: str | None) -> tuple[str, str]:
-    from ..deploy.version import git_version
-
-    version, commit = git_version(Path(ctx.config.base_dir))
-    return (explicit or version), commit
-
-
-def _session(ctx, **kwargs):
-    from ..deploy.session import Session
-
-    s = settings()
-    return Session(ctx, verbosity=s.verbose, quiet=s.quiet, say=output.info, warn=output.warn, **kwargs)
 
 
 def _services(compose: dict, services: str | None) -> list[str] | None:
@@ -41,34 +28,6 @@ def _services(compose: dict, services: str | None) -> list[str] | None:
             raise UserError(f"--services: '{name}' is not a service of the compose file "
                             f"({', '.join(sorted(compose['services']))})")
     return wanted
-
-
-def _pinned_refs(ctx, compose, wanted: list[str]) -> dict:
-    """For `--services`: the image each other built service runs now (last completed deploy or rollback)."""
-    from ..commands.compose_render import built_services, deployed_refs
-    from ..errors import UserError
-    from ..state import open_store
-
-    others = [s for s in built_services(ctx.config, compose) if s not in wanted]
-    if not others:
-        return {}
-    current = open_store(ctx.state_dir).current(ctx.environment.name)
-    refs = deployed_refs(current.manifest if current else {})
-    missing = [s for s in others if s not in refs]
-    if missing:
-        raise UserError(f"--services: {', '.join(missing)} never completed a deploy in '{ctx.environment.name}', "
-                        "so there is no image to keep; deploy without --services first, or include them")
-    return {s: refs[s] for s in others}
-
-
-def _desired(session, version: str) -> dict:
-    from ..deploy import images, render
-    from ..deploy.envvars import deploy_env
-
-    compose, _ = render.compose_of(session.config)
-    names, _ = deploy_env(session.ctx, version, require_values=False)
-    return render.render_all(session.config, session.environment, session.addresses, compose, version,
-                             images.expected_edge_image(), names)
 
 
 @click.command(help="""Build the app's images (services with a compose `build:`).
@@ -91,7 +50,7 @@ def build(version_: str | None, services: str | None, push: bool):
     from ..deploy.hooks import run_hook
 
     ctx = env_context()
-    version, _ = _version(ctx, version_)
+    version, _ = release_version(Path(ctx.config.base_dir), version_)
     compose, compose_dir = render.compose_of(ctx.config)
     wanted = _services(compose, services)
     if settings().dry_run:
@@ -138,24 +97,26 @@ Examples:
 @global_options
 def deploy(version_: str | None, services: str | None, limit: str | None, keep_partial: bool, force: bool,
            lock_wait: float):
-    from ..commands.infra_vars import validate_limit
+    from ..commands.hosts import validate_limit
     from ..deploy import phases, probe, render
     from ..deploy.envvars import deploy_env
+    from ..deploy.history import pinned_refs
+    from .cmd_plan import show_plan
 
     ctx = env_context()
     dry_run = settings().dry_run
     hosts = validate_limit(ctx.environment, limit)
-    version, commit = _version(ctx, version_)
+    version, commit = release_version(Path(ctx.config.base_dir), version_)
     compose, compose_dir = render.compose_of(ctx.config)
     # Build only what runs somewhere in this environment.
     wanted = _services(compose, services) or sorted(
         {svc for h in ctx.environment.hosts for svc in ctx.config.services_for_roles(h.roles)})
     names, envvars = deploy_env(ctx, version, require_values=not dry_run)
-    session = _session(ctx, envvars=envvars, env_names=names, limit=hosts or None, force=force, put_back=True,
+    session = deploy_session(ctx, envvars=envvars, env_names=names, limit=hosts or None, force=force, put_back=True,
                        keep_partial=keep_partial)
     if dry_run:
-        return _show_plan(session, version)
-    pinned = _pinned_refs(ctx, compose, wanted) if services else None
+        return show_plan(session, version)
+    pinned = pinned_refs(ctx, compose, wanted) if services else None
     work = phases.Work(kind="deploy", version=version, commit=commit,
                        build=phases.Build(compose=compose, compose_dir=compose_dir, services=wanted, pinned=pinned))
     result = phases.execute(session, work, lock_wait=lock_wait)
@@ -216,94 +177,10 @@ def rollback(to_previous: bool, to_release: str | None, to_version: str | None, 
                        manifest={**target.manifest, "rollback_of": target.id},
                        skip_build=f"rollback reuses the images of {target.id}",
                        skip_migrations="rollback never runs or reverts database migrations")
-    session = _session(ctx, envvars=envvars, env_names=names, force=force)
+    session = deploy_session(ctx, envvars=envvars, env_names=names, force=force)
     result = phases.execute(session, work, lock_wait=lock_wait)
     output.data({"release": result.release, "target": target.id, "version": target.version,
                  "hosts": {h: o.get("services") for h, o in sorted(result.rollout.items())},
                  "firewall": session.firewall},
                 lambda d: f"Rolled back {env} to {d['target']} ({d['version']}) as release {d['release']}\n"
                           "Database migrations were not reverted.")
-
-
-def _show_plan(session, version: str):
-    from ..deploy import diff, render
-    from ..deploy.migrations import pending_migrations
-    from ..state import open_store
-
-    from ..state import journal
-
-    desired = _desired(session, version)
-    store = open_store(session.ctx.state_dir)
-    journal.sync(session.ctx, store, warn=output.warn)  # what other machines deployed (the hosts' journal)
-    current = store.current(session.environment.name)
-    deployed = render.desired_from_manifest(current.manifest) if current and current.manifest.get("hosts") else {}
-    data = {"environment": session.environment.name, "version": version,
-            "current_release": current.id if current else None, "current_version": current.version if current else None,
-            "hosts": diff.host_changes(session.config, session.environment, desired, deployed),
-            "migrations": pending_migrations(session.ctx, session.inventory().hostvars)}
-    output.data(data, _describe_plan)
-
-
-def _describe_plan(d: dict) -> str:
-    lines = [f"Plan for {d['environment']}: {d['current_version'] or 'nothing deployed'} -> {d['version']}"]
-    for h in d["hosts"]:
-        state = "unchanged" if h["compose_hash"] == h["deployed_hash"] else "changes"
-        lines.append(f"  {h['host']} ({state})")
-        for name, change in h["services"].items():
-            lines.append(f"    {name:<18} {change}")
-    for m in d["migrations"]:
-        state = (f"unknown ({m['error']})" if "error" in m else
-                 f"{len(m['pending'])} pending" + (f": {', '.join(m['pending'])}" if m["pending"] else ""))
-        lines.append(f"  migrations {m['database']} ({m['strategy']}): {state}")
-    if not d["migrations"]:
-        lines.append("  migrations: none configured")
-    return "\n".join(lines)
-
-
-@click.command(help="""Show what a deploy would change, per host, without touching anything.
-
-Compares the compose files a deploy of VERSION would render with those of the
-last completed release: which services are added, removed, get a new image or
-new configuration, and which stay; hosts in rollout order. No build, no SSH,
-no state written.
-
-\b
-Example:
-  stagecraft plan -e prod --version v1.5.0 -o json
-""")
-@click.option("--version", "version_", metavar="V", help="Version to plan for (default: the git commit).")
-@global_options
-def plan(version_: str | None):
-    ctx = env_context()
-    version, _ = _version(ctx, version_)
-    _show_plan(_session(ctx), version)
-
-
-@click.command(help="""Print the compose file (and edge proxy config) a deploy renders for each host.
-
-\b
-Example:
-  stagecraft render -e local --host app-1
-""")
-@click.option("--host", metavar="HOST", help="Only this host.")
-@click.option("--version", "version_", metavar="V", help="Version to render (default: the git commit).")
-@global_options
-def render(host: str | None, version_: str | None):
-    from ..commands.infra_vars import validate_limit
-
-    ctx = env_context()
-    version, _ = _version(ctx, version_)
-    only = validate_limit(ctx.environment, host)
-    desired = _desired(_session(ctx), version)
-    data = ctx.resolved.redact({h: {"compose": p.definition, "sha256": p.hash, "edge_config": p.edge_config}
-                                for h, p in sorted(desired.items()) if not only or h in only})
-
-    def describe(d):
-        parts = []
-        for h, v in d.items():
-            parts.append(f"# host {h}  sha256 {v['sha256']}\n{v['compose']}")
-            if v["edge_config"]:
-                parts.append(f"# host {h}: edge proxy (nginx.conf)\n{v['edge_config']}")
-        return "\n".join(parts)
-
-    output.data(data, describe)

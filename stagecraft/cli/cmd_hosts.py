@@ -45,7 +45,7 @@ Examples:
 @global_options
 def trust(host_names: str | None, yes: bool):
     from .. import hostkeys
-    from ..commands.infra_vars import validate_limit
+    from ..commands.hosts import validate_limit
     from ..commands.inventory import to_list_json
     from ..errors import UserError
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from . import output
@@ -28,19 +26,13 @@ def infra():
     pass
 
 
-def _interactive() -> bool:
-    """A person can answer a prompt (scripts and CI must pass --yes instead)."""
-    return sys.stdin is not None and sys.stdin.isatty()
+def _subcommands() -> None:
+    # One module per subcommand; they are small, so the group loads them all.
+    from .cmd_infra_down import down
+    from .cmd_infra_plan import plan_cmd, status
 
-
-def _driver_or_fail(ctx, operation: str):
-    from ..errors import UserError
-
-    driver = ctx.driver()
-    if not hasattr(driver, operation):
-        raise UserError(f"environments.{ctx.environment.name}.driver: driver '{ctx.environment.driver}' "
-                        f"does not support 'infra {operation}'")
-    return driver
+    for command in (down, status, plan_cmd):
+        infra.add_command(command)
 
 
 @infra.command(help="""Create the hosts that are missing, then prepare every host with the roles.
@@ -73,12 +65,13 @@ Examples:
 @global_options
 def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float, prune: bool, yes: bool,
        keep_volumes: bool):
-    from ..commands.infra_vars import playbook_envvars, validate_limit
+    from ..commands.hosts import validate_limit
+    from ..deploy.infra import raise_for_host_failures, raise_provision_failures
     from ..runner.recorder import recorded_release
 
     ctx = env_context()
     s = settings()
-    driver = _driver_or_fail(ctx, "provision")
+    driver = ctx.driver("provision")
     hosts = validate_limit(ctx.environment, limit)
     extra = {}
     if prune:
@@ -89,7 +82,7 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
         result = driver.provision(ctx.driver_context(), output.info, dry_run=True)
         configure = None
         if all(h.action in ("unchanged", "drift", "existing") for h in result.hosts) and not no_roles:
-            configure = _configure(ctx, s, hosts, skip_bootstrap, release=None, check=True)
+            configure = _configure(ctx, hosts, skip_bootstrap, release=None, check=True)
         output.data(_up_data(ctx, s, result, configure), _describe_up)
         return
     with recorded_release(ctx, kind="infra", phases=("provision", "configure"), lock_wait=lock_wait,
@@ -101,19 +94,19 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
             # Hosts that could not be created or reached are named; the others still get their roles.
             ready = [h.name for h in result.hosts if h.name not in failed and (not hosts or h.name in hosts)]
             if not ready:
-                _raise_provision_failures(result, total=len(result.hosts))
+                raise_provision_failures(result, total=len(result.hosts))
             hosts = ready
         if no_roles:
             rel.skip("configure", "--no-roles")
             data = {**_up_data(ctx, s, result, None), "release": rel.id}
         else:
             with rel.phase("configure"):
-                configure = _configure(ctx, s, hosts, skip_bootstrap, release=rel, check=False)
+                configure = _configure(ctx, hosts, skip_bootstrap, release=rel, check=False)
                 data = {**_up_data(ctx, s, result, configure), "release": rel.id}
-                _raise_for_host_failures(configure, len(hosts or ctx.environment.hosts))
+                raise_for_host_failures(configure)
     if failed:
         output.data(data, _describe_up)
-        _raise_provision_failures(result, total=len(result.hosts))
+        raise_provision_failures(result, total=len(result.hosts))
     output.data(data, _describe_up)
 
 
@@ -126,50 +119,18 @@ def _confirm_prune(ctx, driver, yes: bool) -> bool:
     orphans = [h["name"] for h in driver.plan(ctx.driver_context())["hosts"] if h["action"] == "orphan"]
     if not orphans or yes or settings().dry_run:
         return True
-    if not _interactive():
+    if not output.interactive():
         raise UserError("--prune needs confirmation: pass --yes to delete orphans non-interactively")
     click.confirm(f"Delete {len(orphans)} orphan host(s) of '{ctx.environment.name}' ({', '.join(orphans)})?",
                   abort=True)
     return True
 
 
-def _raise_provision_failures(result, total: int) -> None:
-    from ..errors import ExternalError, PartialFailure
+def _configure(ctx, hosts, skip_bootstrap, *, release, check):
+    from ..deploy.infra import configure
 
-    failed = result.failed
-    detail = "\n".join(f"  {h.name}: {h.error}" for h in failed)
-    if len(failed) == total:
-        raise ExternalError(f"no host could be provisioned:\n{detail}")
-    raise PartialFailure(f"{len(failed)} of {total} hosts failed; re-run 'infra up' to retry.\n{detail}")
-
-
-def _configure(ctx, s, hosts, skip_bootstrap, *, release, check):
-    from .. import hostkeys
-    from ..commands.infra_vars import playbook_envvars
-    from ..commands.inventory import to_list_json
-    from ..runner import run_playbook
-
-    hostkeys.verify(ctx.environment, to_list_json(ctx.inventory())["_meta"]["hostvars"], hosts)
-    return run_playbook(ctx, "infra.yml", extravars={"stagecraft_skip_bootstrap": skip_bootstrap},
-                        limit=",".join(hosts) if hosts else None, check=check, diff=check, release=release,
-                        phase="configure", envvars=playbook_envvars(ctx.resolved), verbosity=s.verbose,
-                        display_mode="quiet" if s.quiet else "auto", raise_on_failure=False,
-                        title=f"infra up: {ctx.environment.name}")
-
-
-def _raise_for_host_failures(run, expected: int) -> None:
-    from ..errors import ExternalError, PartialFailure
-    from ..runner import describe_failure
-
-    if run.ok:
-        return
-    failed = run.failed_hosts
-    if run.hosts and len(run.unreachable_hosts) == len(run.hosts) or not run.hosts:
-        raise ExternalError("no host could be reached: " + describe_failure(run))
-    if len(failed) < len(run.hosts):
-        raise PartialFailure(f"{len(failed)} of {len(run.hosts)} hosts failed; re-run 'infra up' to retry.\n"
-                             + describe_failure(run))
-    raise ExternalError(describe_failure(run))
+    s = settings()
+    return configure(ctx, hosts, skip_bootstrap, release=release, check=check, verbosity=s.verbose, quiet=s.quiet)
 
 
 def _up_data(ctx, s, result, configure) -> dict:
@@ -215,134 +176,4 @@ def _describe_up(d: dict) -> str:
     return "\n".join(lines)
 
 
-@infra.command(help="""Remove every host of the environment, its network and its volumes.
-
-Asks for confirmation unless --yes is given. --keep-volumes keeps the hosts'
-data volumes (/srv and the inner Docker's storage) so a later 'infra up'
-finds the data again.
-
-\b
-Example:
-  stagecraft infra down -e local --yes
-""")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--keep-volumes", is_flag=True, help="Keep the hosts' data volumes.")
-@global_options
-def down(yes: bool, keep_volumes: bool):
-    from ..errors import UserError
-
-    ctx = env_context()
-    s = settings()
-    driver = _driver_or_fail(ctx, "destroy")
-    plan = driver.destroy(ctx.driver_context(), output.info, keep_volumes=keep_volumes, dry_run=True)
-    if not plan["hosts"] and not plan["volumes"]:
-        output.data({**plan, "environment": ctx.environment.name, "removed": False},
-                    lambda d: f"Environment {d['environment']}: nothing to remove")
-        return
-    if not s.dry_run and not yes:
-        if not _interactive():
-            raise UserError("infra down needs confirmation: pass --yes to remove the hosts non-interactively")
-        click.confirm(f"Remove {len(plan['hosts'])} host(s) of '{ctx.environment.name}' "
-                      f"({', '.join(plan['hosts'])}){'' if keep_volumes else ' and their volumes'}?", abort=True)
-    if s.dry_run:
-        result = plan
-    else:
-        # Never remove hosts under a running deploy: the lock here and on the hosts (when they answer).
-        from ..runner.recorder import host_lock_if_reachable
-        from ..state import lock as locks
-
-        with locks.env_lock(ctx.state_dir, ctx.environment.name), host_lock_if_reachable(ctx) as host_lock:
-            result = driver.destroy(ctx.driver_context(), output.info, keep_volumes=keep_volumes)
-            if host_lock is not None:
-                host_lock.forget(result.get("hosts") or [])  # removed with their hosts: nothing to release
-    data = {**result, "environment": ctx.environment.name, "removed": not s.dry_run}
-
-    def describe(d):
-        head = "would remove" if not d["removed"] else "removed"
-        out = [f"Environment {d['environment']}: {head} {len(d['hosts'])} host(s): {', '.join(d['hosts']) or '-'}"]
-        if d["kept_volumes"]:
-            out.append(f"  kept volumes: {', '.join(d['kept_volumes'])}")
-        elif d["volumes"]:
-            out.append(f"  {head} volumes: {', '.join(d['volumes'])}")
-        return "\n".join(out)
-
-    output.data(data, describe)
-
-
-@infra.command(help="""List the environment's hosts with their state and address.
-
-\b
-Example:
-  stagecraft infra status -e local -o json
-""")
-@global_options
-def status():
-    ctx = env_context()
-    driver = _driver_or_fail(ctx, "status")
-    rows = driver.status(ctx.driver_context())
-
-    def describe(rs):
-        lines = [f"{'HOST':<14} {'STATE':<10} {'ADDRESS':<16} ROLES"]
-        for r in rs:
-            note = "" if r["declared"] else "  (not in stagecraft.yml)"
-            lines.append(f"{r['host']:<14} {r['state']:<10} {r['address'] or '-':<16} {', '.join(r['roles'])}{note}")
-        return "\n".join(lines)
-
-    output.data({"environment": ctx.environment.name, "hosts": rows}, lambda d: describe(d["hosts"]))
-
-
-@infra.command("plan", help="""Show what 'infra up' would do, without changing anything.
-
-Per host: create (declared, missing), keep (exists as declared), drift (exists
-with a different size or region: reported, never changed by 'infra up'), orphan
-(tagged for this environment but no longer declared: 'infra up --prune'
-deletes it). For digitalocean also the cloud firewalls and missing volumes.
-
-\b
-Examples:
-  stagecraft infra plan -e prod
-  stagecraft infra plan -e prod -o json
-""")
-@global_options
-def plan_cmd():
-    ctx = env_context()
-    driver = ctx.driver()
-    if hasattr(driver, "plan"):
-        data = driver.plan(ctx.driver_context())
-    else:
-        data = _plan_from_dry_run(_driver_or_fail(ctx, "provision").provision(ctx.driver_context(), output.info,
-                                                                             dry_run=True))
-    data = {"environment": ctx.environment.name, "driver": ctx.environment.driver, **data}
-    output.data(data, _describe_plan)
-
-
-def _plan_from_dry_run(result) -> dict:
-    actions = {"would-create": "create", "unchanged": "keep", "would-start": "start"}
-    hosts = [{"host": h.name, "name": h.name, "action": actions.get(h.action, h.action), "roles": h.roles,
-              "address": h.address, "drift": {}, "volumes": []} for h in result.hosts]
-    hosts += [{"host": n, "name": n, "action": "orphan", "roles": [], "address": None, "drift": {}, "volumes": []}
-              for n in result.orphans]
-    summary = {a: sum(1 for h in hosts if h["action"] == a) for a in ("create", "keep", "drift", "orphan")}
-    return {"hosts": hosts, "firewalls": [], "summary": summary}
-
-
-def _describe_plan(d: dict) -> str:
-    s = d["summary"]
-    off = f"{s['off']} powered off, " if s.get("off") else ""
-    lines = [f"Environment {d['environment']} ({d['driver']}): {s['create']} to create, {s['keep']} to keep, "
-             f"{off}{s['drift']} drifted, {s['orphan']} orphaned"]
-    for h in d["hosts"]:
-        lines.append(f"  {h['action']:<7} {h['host']:<14} {h.get('address') or '-':<16} {', '.join(h['roles'])}")
-        for key, diff in sorted(h["drift"].items()):
-            lines.append(f"          {key}: declared {diff['declared']}, actual {diff['actual']} (not changed)")
-        for vol in h.get("volumes") or ():
-            lines.append(f"          volume {vol}: to create")
-        if h["action"] == "orphan":
-            lines.append("          not in stagecraft.yml ('infra up --prune' deletes it)")
-        for vol in h.get("prune_volumes") or ():
-            lines.append(f"          volume {vol}: deleted by --prune (unless --keep-volumes)")
-        if h["action"] == "off":
-            lines.append(f"          {h.get('status') or 'off'}: 'infra up' powers it on")
-    for fw in d["firewalls"]:
-        lines.append(f"  firewall {fw['name']}: {fw['action']}")
-    return "\n".join(lines)
+_subcommands()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..state.store import KINDS
 from . import output
 from .settings import global_options, settings
 
@@ -51,7 +52,7 @@ Example:
   stagecraft releases list -e prod --limit 5
 """)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most N releases.")
-@click.option("--kind", type=click.Choice(["deploy", "rollback", "infra"]), help="Only releases of this kind.")
+@click.option("--kind", type=click.Choice(KINDS), help="Only releases of this kind.")
 @global_options
 def list_(limit: int, kind: str | None):
     s = settings()

@@ -24,18 +24,18 @@ COMMANDS = {
     "build": "stagecraft.cli.cmd_deploy:build",
     "deploy": "stagecraft.cli.cmd_deploy:deploy",
     "rollback": "stagecraft.cli.cmd_deploy:rollback",
-    "plan": "stagecraft.cli.cmd_deploy:plan",
-    "render": "stagecraft.cli.cmd_deploy:render",
+    "plan": "stagecraft.cli.cmd_plan:plan",
+    "render": "stagecraft.cli.cmd_plan:render",
     "migrate": "stagecraft.cli.cmd_migrate:migrate",
     "ci": "stagecraft.cli.cmd_ci:ci",
     "dev": "stagecraft.cli.cmd_dev:dev",
-    "status": "stagecraft.cli.cmd_ops:status",
-    "logs": "stagecraft.cli.cmd_ops:logs",
-    "ssh": "stagecraft.cli.cmd_ops:ssh",
-    "exec": "stagecraft.cli.cmd_ops:exec_",
-    "audit": "stagecraft.cli.cmd_ops:audit",
-    "prune": "stagecraft.cli.cmd_ops:prune",
-    "secrets": "stagecraft.cli.cmd_ops:secrets",
+    "status": "stagecraft.cli.cmd_status:status",
+    "logs": "stagecraft.cli.cmd_logs:logs",
+    "ssh": "stagecraft.cli.cmd_exec:ssh",
+    "exec": "stagecraft.cli.cmd_exec:exec_",
+    "audit": "stagecraft.cli.cmd_audit:audit",
+    "prune": "stagecraft.cli.cmd_prune:prune",
+    "secrets": "stagecraft.cli.cmd_secrets:secrets",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.
@@ -101,7 +101,7 @@ SHORT_HELP = {
     "exec": "Run a command in a service's container.",
     "audit": "Who deployed what, from where, when, with what result.",
     "prune": "Free disk space on the hosts, keeping what a rollback needs.",
-    "secrets": "List secrets and compare them with the hosts (names only).",
+    "secrets": "List secrets, compare them with the hosts, sync them (names only).",
 }
 
 

@@ -30,6 +30,11 @@ def data(obj, text=None) -> None:
         click.echo(text.rstrip("\n"))
 
 
+def interactive() -> bool:
+    """A person can answer a prompt (scripts and CI must pass --yes instead)."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
 def info(message: str) -> None:
     """A progress or status line; suppressed by --quiet; on stderr when stdout is JSON."""
     try:

@@ -67,6 +67,17 @@ class HostDeploy:
         return replace(self, definition=definition, hash=_digest(definition, self.edge_config, self.files),
                        images={**self.images, **{n: r for n, r in refs.items() if n in self.images}})
 
+    def services_using(self, names) -> list[str]:
+        """The host's services whose rendered definition interpolates one of `names` (${NAME}, $NAME):
+        those a changed value of them restarts (Compose's config hash covers interpolated values)."""
+        import re
+
+        if not names:
+            return []
+        pattern = re.compile(r"\$\{?(?:%s)(?![A-Za-z0-9_])" % "|".join(re.escape(n) for n in names))
+        return sorted(n for n, spec in self.compose_services.items()
+                      if pattern.search(yaml.safe_dump(spec, sort_keys=True)))
+
     def manifest_entry(self) -> dict:
         """What a release records of the host (read back by `from_manifest`)."""
         return {"compose": self.definition, "compose_hash": self.hash, "edge_config": self.edge_config,

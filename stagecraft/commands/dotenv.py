@@ -26,3 +26,11 @@ def render(names: list[str], values: dict) -> str:
 def served_name(host: str) -> str:
     """The name under which a host's .env text is handed to the compose role (runner.secrets)."""
     return f"env_file/{host}"
+
+
+def line_digests(names: list[str], values: dict) -> dict[str, str]:
+    """name -> sha256 of its .env line as render() writes it: compared with the digests a host computes of
+    its own lines (commands.remote.env_digests_script), so no value leaves either side."""
+    import hashlib
+
+    return {n: hashlib.sha256(f"{n}={quote(n, values.get(n) or '')}".encode()).hexdigest() for n in names}

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import UserError
 from . import ansible_data
 from .compose_render import EDGE_INTERNAL_PORT, is_public
-from .ssh import OPTIONS_VAR, checked_path, common_args, known_hosts_path
+from .ssh import MESH_ADDRESS_VAR, OPTIONS_VAR, checked_path, common_args, known_hosts_path
 from .ssh import options as ssh_options
 
 
@@ -80,13 +80,16 @@ def _tailscale_vars(config, env, host) -> dict:
     ts = config.network.tailscale
     if config.network.provider != "tailscale" or ts is None or not env.network:
         return {"tailscale_enabled": False}
+    hostname = f"{config.project.name}-{env.name}-{host.name}"
     out = {
         "tailscale_enabled": True,
         "tailscale_auth_key_env": ts.auth_key_env,
-        "tailscale_hostname": f"{config.project.name}-{env.name}-{host.name}",
+        "tailscale_hostname": hostname,
         "tailscale_tags": ts.tags_for(host.roles),
         "tailscale_up_timeout": ts.up_timeout,
         "tailscale_ssh": ts.ssh,
+        # Its MagicDNS name, fully qualified with tailnet_domain (`stagecraft ssh` connects there).
+        MESH_ADDRESS_VAR: f"{hostname}.{ts.tailnet_domain}" if ts.tailnet_domain else hostname,
     }
     if ts.login_server:
         out["tailscale_login_server"] = ts.login_server

@@ -3,7 +3,10 @@ every connection uses — Ansible (through the inventory), image shipping, probe
 
     known_hosts_path(state_dir, "prod")                 # .stagecraft/known_hosts/prod
     options(Path("/p/.stagecraft/known_hosts/prod"))    # ["-o", "UserKnownHostsFile=...", ...]
-    argv(hostvars) + ["docker load -q"]                  # ssh to a host of the rendered inventory
+    argv(hostvars) + ["true"]                            # ssh to a host of the rendered inventory
+    command_argv(hostvars, "docker load -q")             # ... running a command as root (sudo -n for
+                                                         #     a non-root ssh.user)
+    login_argv(hostvars, "app-1", [], tty=True)          # `stagecraft ssh`: over the mesh when there is one
 
 OpenSSH takes the first value it sees for an option, so these come before anything a user adds
 (ssh.extra_args) and Ansible is run with host key checking on (it would otherwise put
@@ -25,6 +28,8 @@ from ..known_hosts import known_hosts_path  # noqa: F401  (re-exported: the one 
 
 # Inventory host variable carrying options() as a list, so no caller re-parses a command line.
 OPTIONS_VAR = "stagecraft_ssh_options"
+# Inventory host variable of the mesh (network.provider tailscale): the host's name there.
+MESH_ADDRESS_VAR = "stagecraft_mesh_address"
 
 
 # What ssh (and Ansible's quoting of IdentityFile="...") would not take literally in a file path.
@@ -87,6 +92,46 @@ def known_hosts_file(opts: list[str]) -> Path:
     """The UserKnownHostsFile of an options() list."""
     value = next(o.split("=", 1)[1] for o in opts if o.startswith("UserKnownHostsFile="))
     return Path(value[1:-1] if value.startswith('"') else value)
+
+
+def as_root(hostvars: dict, command: str) -> str:
+    """A remote shell command run as root: as is for root, else through passwordless sudo (`-n`: fail
+    at once instead of waiting for a password). Ansible's plays become root the same way."""
+    if hostvars.get("ansible_user", "root") == "root":
+        return command
+    return f"sudo -n sh -c {shlex.quote(command)}"
+
+
+def command_argv(hostvars: dict, command: str) -> list[str]:
+    """ssh to a host running `command` (a shell command line) as root: docker, /srv/stagecraft."""
+    return argv(hostvars) + [as_root(hostvars, command)]
+
+
+def host_argv(hostvars: dict, host: str, command: str | None = None, *, tty: bool = False) -> list[str]:
+    """argv() for a host named on the command line (-t when tty), running `command` as root if given;
+    an unknown or unaddressed host is a user error."""
+    from ..errors import UserError
+
+    hv = hostvars.get(host)
+    if hv is None:
+        raise UserError(f"unknown host '{host}'; hosts: {', '.join(sorted(hostvars))}")
+    if "ansible_host" not in hv:
+        raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
+    out = argv(hv)
+    return out[:1] + (["-t"] if tty else []) + out[1:] + ([as_root(hv, command)] if command is not None else [])
+
+
+def login_argv(hostvars: dict, host: str, command: list[str], *, tty: bool, mesh: bool = True) -> list[str]:
+    """`stagecraft ssh`: a shell (or `command`, quoted for the remote shell) as the ssh user. With a mesh,
+    over the host's mesh address; its host key is still checked against the entry of its inventory
+    address (HostKeyAlias), the only one `hosts trust` and `infra up` write."""
+    out = host_argv(hostvars, host, tty=tty)
+    hv = hostvars[host]
+    if mesh and hv.get(MESH_ADDRESS_VAR):
+        alias = known_hosts_name(hv["ansible_host"], int(hv.get("ansible_port") or 22))
+        out[-1] = str(hv[MESH_ADDRESS_VAR])  # after `--`: the address stays an address
+        out[1:1] = ["-o", f"HostKeyAlias={alias}"]
+    return out + ([shlex.join(command)] if command else [])
 
 
 def known_hosts_name(address: str, port: int) -> str:

@@ -208,6 +208,10 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
     for key in ("command", "commands"):
         if key in sec and sec.get("provider") != "command":
             issue(("secrets", key), f"secrets.{key} is read only with secrets.provider: command")
+    if "encore" in sec and sec.get("provider") != "encore":
+        issue(("secrets", "encore"), "secrets.encore is read only with secrets.provider: encore")
+    if "environment" in (sec.get("encore") or {}):
+        known("environment", sec["encore"]["environment"], envs, ("secrets", "encore", "environment"))
 
     default_env = (data.get("defaults") or {}).get("env")
     if default_env:

@@ -1,4 +1,4 @@
-"""Choosing an earlier release to roll back to."""
+"""Choosing from the release history: the release to roll back to, the images `--services` keeps."""
 
 from __future__ import annotations
 
@@ -34,3 +34,20 @@ def rollback_target(store, env: str, *, to_previous: bool = False, to_release: s
     if not target.manifest.get("hosts"):
         raise UserError(f"release '{target.id}' has no recorded compose files (imported or infra release)")
     return target
+
+
+def pinned_refs(ctx, compose: dict, wanted: list[str]) -> dict:
+    """For `deploy --services`: the image each other built service runs now (the current release)."""
+    from ..commands.compose_render import built_services, deployed_refs
+    from ..state import open_store
+
+    others = [s for s in built_services(ctx.config, compose) if s not in wanted]
+    if not others:
+        return {}
+    current = open_store(ctx.state_dir).current(ctx.environment.name)
+    refs = deployed_refs(current.manifest if current else {})
+    missing = [s for s in others if s not in refs]
+    if missing:
+        raise UserError(f"--services: {', '.join(missing)} never completed a deploy in '{ctx.environment.name}', "
+                        "so there is no image to keep; deploy without --services first, or include them")
+    return {s: refs[s] for s in others}

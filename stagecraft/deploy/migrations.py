@@ -84,7 +84,7 @@ class Psql:
         self.target = target
         self.host = runner_host(ctx, target.run_in) if target.run_in else None
         if self.host:
-            from ..commands.ssh import argv as ssh_argv
+            from ..commands.ssh import command_argv
 
             hv = (hostvars or {}).get(self.host) or {}
             if "ansible_host" not in hv:
@@ -93,7 +93,7 @@ class Psql:
                 raise UserError(f"{target.key}: nothing deployed on {self.host} yet, so there is no image of "
                                 f"'{target.run_in}' to run migrations in; run 'stagecraft deploy' first")
             network = f"{ctx.config.project.name}_default"
-            self.argv = ssh_argv(hv) + [m.container_command(image, network, target.info)]
+            self.argv = command_argv(hv, m.container_command(image, network, target.info))
             self.prefix, self.env = target.password + "\n", None
         else:
             if not shutil.which("psql"):

@@ -45,3 +45,12 @@ def desired_from_manifest(manifest: dict) -> dict[str, HostDeploy]:
 
 def manifest_hosts(desired: dict[str, HostDeploy]) -> dict:
     return {h: p.manifest_entry() for h, p in desired.items()}
+
+
+def desired_now(session, version: str, edge_image: str) -> dict[str, HostDeploy]:
+    """What a deploy of `version` would put on each host (`plan`, `render`): no build, no value read."""
+    from .envvars import deploy_env
+
+    compose, _ = compose_of(session.config)
+    names, _ = deploy_env(session.ctx, version, require_values=False)
+    return render_all(session.config, session.environment, session.addresses, compose, version, edge_image, names)

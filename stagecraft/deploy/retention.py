@@ -3,12 +3,11 @@ and after every deploy that rolled hosts)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from .. import process
 from ..commands import remote
 from ..commands.compose_render import built_services, manifest_refs
-from ..commands.ssh import argv as ssh_argv
+from ..commands.ssh import command_argv
+from .parallel import each
 
 RETAIN_RELEASES = 5  # a deploy keeps the images of this many completed releases on its hosts
 
@@ -43,14 +42,12 @@ def prune(session, keep: int, hosts: list[str] | None = None) -> dict:
     def one(host: str) -> dict:
         if "ansible_host" not in hostvars.get(host, {}):
             return {"error": "no address yet: run 'stagecraft infra up' first"}
-        proc = process.run(ssh_argv(hostvars[host]) + [script], timeout=600, what=f"prune on {host}")
+        proc = process.run(command_argv(hostvars[host], script), timeout=600, what=f"prune on {host}")
         if proc.returncode != 0:
             return {"error": process.error_text(proc, 300)}
         return remote.parse_prune(proc.stdout)
 
-    targets = hosts or [h.name for h in session.environment.hosts]
-    with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
-        return {"kept": keep_refs, "hosts": dict(zip(targets, pool.map(one, targets)))}
+    return {"kept": keep_refs, "hosts": each(one, hosts or [h.name for h in session.environment.hosts])}
 
 
 def retain(session, rollout: dict) -> None:

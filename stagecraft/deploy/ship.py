@@ -4,19 +4,14 @@
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import process
 from ..commands import host_state, project_files
-from ..commands.ssh import argv as ssh_argv
+from ..commands.ssh import command_argv
 from ..errors import ExternalError, UserError
 from .images import local_image_id
-
-
-def _parallel(fn, targets: list[str]) -> dict:
-    with ThreadPoolExecutor(max_workers=min(16, len(targets) or 1)) as pool:
-        return dict(zip(targets, pool.map(fn, targets)))
+from .parallel import each as _parallel
 
 
 def probe_hosts(hostvars: dict, desired: dict, project: str, hosts: list[str] | None = None) -> dict:
@@ -25,7 +20,7 @@ def probe_hosts(hostvars: dict, desired: dict, project: str, hosts: list[str] | 
         hv = hostvars[host]
         if "ansible_host" not in hv:
             raise UserError(f"host {host} has no address yet: run 'stagecraft infra up' first")
-        proc = process.run(ssh_argv(hv) + ["sh -s"], input=host_state.probe_script(project, desired[host].image_refs),
+        proc = process.run(command_argv(hv, "sh -s"), input=host_state.probe_script(project, desired[host].image_refs),
                            what=f"ssh to {host}")
         if proc.returncode == 255:
             raise ExternalError(f"ssh to {host} failed: {proc.stderr.strip()}")
@@ -60,7 +55,7 @@ def ship_over_ssh(hostvars: dict, desired: dict, states: dict, say, skip=None) -
                 return []
             say(f"shipping {', '.join(group)} to {host}")
             with archives[group].open("rb") as archive:
-                process.run(ssh_argv(hostvars[host]) + ["docker load -q"], stdin=archive,
+                process.run(command_argv(hostvars[host], "docker load -q"), stdin=archive,
                             what=f"shipping {', '.join(group)} to {host}", check=True)
             return list(group)
 
@@ -142,7 +137,7 @@ def ship_files(session, desired: dict, hostvars: dict, hosts) -> None:
         with tarfile.open(fileobj=buffer, mode="w", dereference=True) as tar:
             for rel in files.paths:
                 tar.add(str(compose_dir / rel), arcname=rel, recursive=False)
-        proc = process.run(ssh_argv(hostvars[host]) + [project_files.unpack_script(project_dir, files.secret)],
+        proc = process.run(command_argv(hostvars[host], project_files.unpack_script(project_dir, files.secret)),
                            input=buffer.getvalue(), what=f"sending files to {host}")
         if proc.returncode != 0:
             raise ExternalError(f"sending files to {host} failed: {process.error_text(proc)}")

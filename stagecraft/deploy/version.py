@@ -30,3 +30,9 @@ def git_version(workdir: Path) -> tuple[str, str]:
         diff = git("diff", "HEAD", *scope).stdout + status.stdout
         version += "-dirty-" + hashlib.sha256(diff.encode()).hexdigest()[:8]
     return version, commit
+
+
+def release_version(workdir: Path, explicit: str | None = None) -> tuple[str, str]:
+    """(version, commit) of a build or deploy: `--version` when given, else git_version's."""
+    version, commit = git_version(workdir)
+    return (explicit or version), commit

@@ -7,6 +7,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..commands.encore import secret_set_argv
 from ..errors import UserError
 
 DEFAULT_SECRET_TYPES = ("dev", "preview", "local")
@@ -93,9 +94,8 @@ def _encore(kind: str, dev: dict, where: str, base_dir: Path, variables: dict, e
     if dev.get("node_extra_ca_certs"):
         env["NODE_EXTRA_CA_CERTS"] = str((base_dir / os.path.expanduser(dev["node_extra_ca_certs"])).resolve())
     secrets_block = dev.get("secrets") or {}
-    types = ",".join(secrets_block.get("types") or DEFAULT_SECRET_TYPES)
-    secrets = tuple(SecretSet(name=n, argv=("encore", "secret", "set", "--type", types, n))
-                    for n in secrets_block.get("from_env") or ())
+    types = secrets_block.get("types") or DEFAULT_SECRET_TYPES
+    secrets = tuple(SecretSet(name=n, argv=tuple(secret_set_argv(n, types))) for n in secrets_block.get("from_env") or ())
     source = {n: (file_values.get(n) if n in file_values else variables.get(n))
               for n in secrets_block.get("from_env") or ()}
     argv = ("encore", "run", "--watch", f"--listen={listen}")

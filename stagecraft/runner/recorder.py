@@ -51,7 +51,7 @@ def _term_as_interrupt(signum, frame):
 
 
 # Kinds of run that change what the hosts run: they also hold the lock kept on the hosts.
-HOST_LOCKED = ("deploy", "rollback", "migrate")
+HOST_LOCKED = ("deploy", "rollback", "secrets", "migrate")
 
 
 @contextmanager

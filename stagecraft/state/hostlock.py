@@ -89,12 +89,12 @@ def lockable_hosts(hostvars: dict) -> dict:
 
 def _ssh(hostvars: dict, script: str, what: str = "host lock") -> str:
     """Run a shell script on a host (stdin) for the lock and the journal; ExternalError naming `what`."""
-    from ..commands.ssh import argv as ssh_argv
+    from ..commands.ssh import command_argv
 
-    argv = ssh_argv(hostvars)
+    argv = command_argv(hostvars, "sh -s")
     try:
         # ConnectTimeout: a host that is gone (or unreachable) fails fast instead of hanging.
-        proc = subprocess.run(argv[:1] + ["-o", "ConnectTimeout=10"] + argv[1:] + ["sh -s"],
+        proc = subprocess.run(argv[:1] + ["-o", "ConnectTimeout=10"] + argv[1:],
                               input=script, capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
         raise ExternalError(f"{what}: ssh to {hostvars.get('ansible_host')} did not answer within 60 s") from None

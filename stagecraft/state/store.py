@@ -22,6 +22,7 @@ PHASES = ("build", "push", "migrate_pre", "rollout", "migrate_post", "finalize")
 STATUSES = ("pending", "running", "completed", "failed", "skipped", "interrupted")
 
 
+KINDS = ("deploy", "rollback", "secrets", "migrate", "infra")  # secrets: `secrets sync` rewrote the hosts' .env
 DEPLOYING_KINDS = ("deploy", "rollback")
 
 

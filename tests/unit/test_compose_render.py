@@ -150,3 +150,19 @@ def test_pinned_services_keep_the_image_their_hosts_run(tmp_path):
                        pinned={"web": refs["web"]})
     web = yaml.safe_load(plans["web-1"].definition)["services"]
     assert web["api"]["image"].endswith("api:v2") and web["web"]["image"].endswith("web:v1")
+
+
+def test_services_using_a_name_are_those_that_interpolate_it():
+    """What `secrets sync` predicts will restart: a changed value changes the Compose config hash of
+    exactly the services whose definition interpolates it (the rollout compares those hashes)."""
+    from stagecraft.commands.compose_render import HostDeploy
+
+    compose = {"services": {
+        "web": {"environment": {"WEB_TOKEN": "${WEB_TOKEN}", "MODE": "x"}},
+        "api": {"environment": ["API_TOKEN=${API_TOKEN:-none}", "PLAIN=$WEB_TOKEN_OLD"]},
+        "worker": {"command": "run --token $API_TOKEN"},
+        EDGE_SERVICE: {"image": "stagecraft/edge:1"}}}
+    plan = HostDeploy("app-1", yaml.safe_dump(compose), "h", [], {})
+    assert plan.services_using(["WEB_TOKEN"]) == ["web"]  # not WEB_TOKEN_OLD's user
+    assert plan.services_using(["API_TOKEN"]) == ["api", "worker"]
+    assert plan.services_using(["MODE"]) == [] and plan.services_using([]) == []

@@ -102,3 +102,63 @@ def test_build_secrets_go_through_buildkit_and_secret_build_args_are_refused(tmp
     assert "build.secrets" in info.value.hint and "--mount=type=secret,id=NPM_TOKEN" in info.value.hint
     with pytest.raises(UserError, match="build.args.NPM_TOKEN"):
         check_build_args("web", {"args": {"NPM_TOKEN": "${NPM_TOKEN}"}}, None, {"NPM_TOKEN": "tok-123456"})
+
+
+MESH_CONFIG = """
+version: 1
+project: {name: shop}
+environments:
+  prod:
+    driver: ssh
+    ssh: {port: 2222, user: deploy}
+    hosts: {app-1: {roles: [app], address: 10.0.0.1}}
+roles: {app: {services: [web]}}
+network:
+  provider: tailscale
+  tailscale: {auth_key_env: TS_KEY, tailnet_domain: tail1234.ts.net}
+"""
+
+
+def _ssh_argv(tmp_path, run_cli, monkeypatch, config: str, *args: str) -> list[str]:
+    """The argv `stagecraft ssh` hands to exec (captured, not run)."""
+    import os
+
+    (tmp_path / "stagecraft.yml").write_text(config)
+    seen = []
+    monkeypatch.setattr(os, "execvp", lambda prog, argv: seen.append(argv))
+    code, _, err = run_cli(["-c", str(tmp_path / "stagecraft.yml"), "ssh", "-e", "prod", "app-1", *args],
+                           env={"STAGECRAFT_STATE_DIR": str(tmp_path / ".stagecraft")})
+    assert code == 0, err
+    return seen[0]
+
+
+def test_ssh_goes_over_the_mesh_name_and_checks_the_inventory_address_key(tmp_path, run_cli, monkeypatch):
+    """No mesh runs in the tests: this proves the argv (and that OpenSSH reads it as meant), not a login."""
+    argv = _ssh_argv(tmp_path, run_cli, monkeypatch, MESH_CONFIG, "--", "df", "-h", "/srv data")
+    assert argv[-2:] == ["deploy@shop-prod-app-1.tail1234.ts.net", "df -h '/srv data'"]
+    assert "HostKeyAlias=[10.0.0.1]:2222" in argv  # the key `hosts trust` recorded for the address
+    effective = subprocess.run(argv[:-1] + ["-G"], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert "hostname shop-prod-app-1.tail1234.ts.net" in effective and "port 2222" in effective
+    assert "hostkeyalias [10.0.0.1]:2222" in effective and "stricthostkeychecking true" in effective
+    # --no-mesh, or no mesh at all: the inventory address.
+    argv = _ssh_argv(tmp_path, run_cli, monkeypatch, MESH_CONFIG, "--no-mesh", "--", "true")
+    assert argv[-2:] == ["deploy@10.0.0.1", "true"]
+    assert not any(a.startswith("HostKeyAlias") for a in argv)
+    plain = MESH_CONFIG.split("network:")[0]
+    assert _ssh_argv(tmp_path, run_cli, monkeypatch, plain, "--", "true")[-2] == "deploy@10.0.0.1"
+
+
+def test_commands_run_as_root_through_sudo_for_another_user(tmp_path):
+    """What a remote login shell does with the command: a stand-in sudo (drops -n, runs the rest) shows
+    the script arrives intact, quotes and all; root runs it as is."""
+    script = "printf '%s|' \"a'b\" \"$0\" 'c  d'; echo"
+    assert ssh.as_root({"ansible_user": "root"}, script) == script
+    wrapped = ssh.as_root({"ansible_user": "deploy"}, script)
+    assert wrapped.startswith("sudo -n sh -c ")
+    (tmp_path / "sudo").write_text('#!/bin/sh\n[ "$1" = -n ] || exit 99\nshift\nexec "$@"\n')
+    (tmp_path / "sudo").chmod(0o755)
+    out = subprocess.run(["sh", "-c", wrapped], capture_output=True, text=True, check=True,
+                         env={"PATH": f"{tmp_path}:/usr/bin:/bin"}).stdout
+    assert out == "a'b|sh|c  d|\n"
+    hv = {"ansible_host": "10.0.0.5", "ansible_user": "deploy"}
+    assert ssh.command_argv(hv, "docker load -q")[-2:] == ["deploy@10.0.0.5", "sudo -n sh -c 'docker load -q'"]
