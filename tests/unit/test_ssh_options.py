@@ -135,17 +135,19 @@ def _ssh_argv(tmp_path, run_cli, monkeypatch, config: str, *args: str) -> list[s
 def test_ssh_goes_over_the_mesh_name_and_checks_the_inventory_address_key(tmp_path, run_cli, monkeypatch):
     """No mesh runs in the tests: this proves the argv (and that OpenSSH reads it as meant), not a login."""
     argv = _ssh_argv(tmp_path, run_cli, monkeypatch, MESH_CONFIG, "--", "df", "-h", "/srv data")
-    assert argv[-2:] == ["deploy@shop-prod-app-1.tail1234.ts.net", "df -h '/srv data'"]
+    assert argv[-5:] == ["-l", "deploy", "--", "shop-prod-app-1.tail1234.ts.net", "df -h '/srv data'"]
     assert "HostKeyAlias=[10.0.0.1]:2222" in argv  # the key `hosts trust` recorded for the address
-    effective = subprocess.run(argv[:-1] + ["-G"], capture_output=True, text=True, check=True).stdout.splitlines()
+    effective = subprocess.run(argv[:1] + ["-G"] + argv[1:-1], capture_output=True, text=True,
+                               check=True).stdout.splitlines()
     assert "hostname shop-prod-app-1.tail1234.ts.net" in effective and "port 2222" in effective
+    assert "user deploy" in effective
     assert "hostkeyalias [10.0.0.1]:2222" in effective and "stricthostkeychecking true" in effective
     # --no-mesh, or no mesh at all: the inventory address.
     argv = _ssh_argv(tmp_path, run_cli, monkeypatch, MESH_CONFIG, "--no-mesh", "--", "true")
-    assert argv[-2:] == ["deploy@10.0.0.1", "true"]
+    assert argv[-4:] == ["deploy", "--", "10.0.0.1", "true"]
     assert not any(a.startswith("HostKeyAlias") for a in argv)
     plain = MESH_CONFIG.split("network:")[0]
-    assert _ssh_argv(tmp_path, run_cli, monkeypatch, plain, "--", "true")[-2] == "deploy@10.0.0.1"
+    assert _ssh_argv(tmp_path, run_cli, monkeypatch, plain, "--", "true")[-4:] == ["deploy", "--", "10.0.0.1", "true"]
 
 
 def test_commands_run_as_root_through_sudo_for_another_user(tmp_path):
@@ -161,4 +163,4 @@ def test_commands_run_as_root_through_sudo_for_another_user(tmp_path):
                          env={"PATH": f"{tmp_path}:/usr/bin:/bin"}).stdout
     assert out == "a'b|sh|c  d|\n"
     hv = {"ansible_host": "10.0.0.5", "ansible_user": "deploy"}
-    assert ssh.command_argv(hv, "docker load -q")[-2:] == ["deploy@10.0.0.5", "sudo -n sh -c 'docker load -q'"]
+    assert ssh.command_argv(hv, "docker load -q")[-4:] == ["deploy", "--", "10.0.0.5", "sudo -n sh -c 'docker load -q'"]
