@@ -205,20 +205,9 @@ _CDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _CLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _TagLoader(_CLoader):
-    """Keeps the tag of every scalar: (value, tag) instead of the value."""
-
-
-def _scalar(loader, node):
-    return ("scalar", node.value, node.tag)
-
-
-_TagLoader.add_constructor("!unsafe", _scalar)
-
-
 def _tagged(text: str):
-    node = yaml.compose(text, Loader=_TagLoader)
-    return node
+    """The YAML node tree: each scalar keeps its tag (!unsafe or the plain str tag)."""
+    return yaml.compose(text, Loader=_CLoader)
 
 
 NAME = re.compile(r"[A-Za-z0-9_.-]+")

@@ -33,6 +33,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stagecraft.commands.ssh import option_value
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shop"
 _EXAMPLE_BUILD = {"web": ("web/Dockerfile", "web/start.sh"), "db": ("db/Dockerfile", "db/entrypoint.sh")}
@@ -93,7 +95,7 @@ class LocalEnv:
 
     def ssh(self, host: str, command: str, check: bool = True) -> subprocess.CompletedProcess:
         argv = ["ssh", "-i", str(self.key_file), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                "-o", f"UserKnownHostsFile={self.state_dir / 'known_hosts' / self.env}",
+                "-o", f"UserKnownHostsFile={option_value(self.state_dir / 'known_hosts' / self.env, 'known_hosts')}",
                 "-o", "StrictHostKeyChecking=yes", f"root@{self.hosts[host]}", command]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
         if check and proc.returncode != 0:

@@ -58,7 +58,7 @@ options:
       healthcheck:
         description:
           - HTTP check of every new container (sent from the host to its address at I(port)) before the edge proxy routes to it, after the Docker healthcheck if the container has one.
-          - It must answer I(status) within I(healthcheck_timeout) seconds of the rollout's start, or the rollout fails like an unhealthy container.
+          - Each must answer I(status) within I(healthcheck_timeout) seconds of its start (Docker healthcheck included), or the rollout fails like an unhealthy container.
         type: dict
         suboptions:
           path: {description: Path requested with GET., type: str, default: /}
