@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, UserError
-from .issues import ConfigIssue
+from ..files import FileRefused
+from .issues import ConfigIssue, yaml_issues
 from .model import Config, check, compose_issues
 from .project import compose_path
 from .yamlpos import LoadedYaml, Position, YamlSyntaxError, load_yaml_file
@@ -80,17 +81,25 @@ def compose_service_names(path: Path) -> list[str] | None:
     return sorted(services) if isinstance(services, dict) else []
 
 
+def yaml_document(path: Path) -> LoadedYaml:
+    """A YAML file with positions; raise ConfigError (file:line:col) for a refused file or bad YAML."""
+    try:
+        return load_yaml_file(path)
+    except FileRefused as exc:
+        raise ConfigError([ConfigIssue(Position(str(path), exc.line, exc.column), "(file)", exc.reason)],
+                          path=str(path)) from None
+    except YamlSyntaxError as exc:
+        raise ConfigError(yaml_issues(exc), path=str(path)) from None
+
+
 def load_config(path: str | Path) -> LoadedConfig:
     """Load, validate and parse a config file; raise ConfigError listing every problem."""
     from . import schema
 
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"config file not found: {path}", hint="run 'stagecraft init' to create one, or pass -c PATH")
-    try:
-        doc = load_yaml_file(path)
-    except YamlSyntaxError as exc:
-        raise ConfigError([ConfigIssue(exc.position, "(syntax)", exc.problem)], path=str(path)) from None
+    doc = yaml_document(path)
     issues = schema.validate(doc)
     compose = None
     if isinstance(doc.data, dict):

@@ -123,7 +123,10 @@ def split_problems(env, placement: dict[str, str], compose: dict) -> list[tuple[
 # --- Reading a compose file as Compose does: its tags, `include:` and `extends:` -------------------
 
 
-class _Loader(yaml.SafeLoader):
+from .yamlpos import _Loader as _BaseLoader  # noqa: E402
+
+
+class _Loader(_BaseLoader):
     """Compose's own tags: `!reset` (back to the default: the key is dropped) and `!override` (the value
     replaces, not merges). In one file nothing merges, so `!override` is the value itself."""
 
@@ -156,9 +159,12 @@ def _drop_resets(node):
     return node
 
 
-def parse(text: str):
-    """Compose YAML (anchors, merge keys, `!reset`, `!override`) as plain data; raises yaml.YAMLError."""
-    return _drop_resets(yaml.load(text, Loader=_Loader))  # noqa: S506 (SafeLoader subclass)
+def parse(text: str, file: str = "docker-compose.yml"):
+    """Compose YAML (anchors, merge keys, `!reset`, `!override`) as plain data, with the same limits
+    and key checks as stagecraft.yml (yamlpos); raises yamlpos.YamlSyntaxError."""
+    from .yamlpos import load_yaml
+
+    return _drop_resets(load_yaml(text, file, _Loader).data)
 
 
 def _rebase(spec: dict, prefix: str) -> dict:
@@ -241,21 +247,26 @@ def load(path: Path, _depth: int = 0) -> dict:
     """A compose file as Compose reads it: tags, `include:` (the included files' services, volumes,
     networks, secrets and configs join this project, their relative paths rebased) and `extends:`
     resolved. Raises UserError naming the file."""
-    from ..errors import UserError
+    from ..errors import ConfigError, UserError
+    from .issues import yaml_issues
 
     path = Path(path)
     if _depth > 8:
         raise UserError(f"{path}: include nests deeper than 8 files")
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"{path}: compose file not found")
-    if path.stat().st_size > MAX_COMPOSE_BYTES:
-        raise UserError(f"{path}: larger than {MAX_COMPOSE_BYTES} bytes; is this a compose file?")
+    from ..files import read_text
+    from .yamlpos import YamlSyntaxError
+
     try:
-        data = parse(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: invalid compose YAML: {exc}") from None
+        data = parse(read_text(path, "compose file", limit=MAX_COMPOSE_BYTES), str(path)) or {}
+    except YamlSyntaxError as exc:
+        raise ConfigError(yaml_issues(exc), path=str(path)) from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: a compose file is a mapping with `services:`")
+    if data.get("services") is not None and not isinstance(data["services"], dict):
+        raise UserError(f"{path}: services: must be a mapping of service name to definition, not a "
+                        f"{type(data['services']).__name__}")
     for entry in data.pop("include", None) or []:
         paths = entry if isinstance(entry, str) else (entry or {}).get("path")
         for rel in paths if isinstance(paths, list) else [paths]:
