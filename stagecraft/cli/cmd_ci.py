@@ -114,8 +114,10 @@ def init(envs: tuple[str, ...], set_secrets: bool, force: bool):
 
 
 def _write(path: Path, text: str, *, force: bool, dry_run: bool) -> str:
-    if path.is_file():
-        current = path.read_text()
+    if path.exists():
+        from ..files import read_text
+
+        current = read_text(path, "ci.github.workflow_file")
         if current == text:
             return "unchanged"
         if "stagecraft ci init" not in current.partition("\n")[0] and not force:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UserError
 from ..files import FileRefused
-from .issues import ConfigIssue, yaml_issues
+from .issues import ConfigIssue, format_path, yaml_issues
 from .model import Config, check, compose_issues
 from .project import compose_path
 from .yamlpos import LoadedYaml, Position, YamlSyntaxError, load_yaml_file
@@ -30,12 +30,16 @@ class LoadedConfig:
 
         env = self.config.environment(env_name)
         env_file = (self.base_dir / env.env_file) if env.env_file else None
-        if env_file is not None and not env_file.is_file():
-            raise ConfigError([ConfigIssue(self.doc.position(("environments", env_name, "env_file")),
-                                           f"environments.{env_name}.env_file",
+        key = ("environments", env_name, "env_file")
+        if env_file is not None and not env_file.exists():
+            raise ConfigError([ConfigIssue(self.doc.position(key), format_path(key),
                                            f"file not found: {env.env_file}")])
         # The env_file and the process environment (secrets.provider `command` adds values at deploy time).
-        variables = r.load_variables(env_file, environ)
+        try:
+            variables = r.load_variables(env_file, environ)
+        except FileRefused as exc:
+            at = self.doc.position(key)
+            raise ConfigError([ConfigIssue(at, format_path(key), f"{exc.path}:{exc.line}: {exc.reason}")]) from None
         data, issues = r.interpolate(self.doc.data, variables, self.doc)
         if issues:
             raise ConfigError(issues, path=str(self.path))
@@ -94,7 +98,7 @@ def yaml_document(path: Path) -> LoadedYaml:
 
 def load_config(path: str | Path) -> LoadedConfig:
     """Load, validate and parse a config file; raise ConfigError listing every problem."""
-    from . import schema
+    from . import named_files, schema
 
     path = Path(path)
     if not path.exists():
@@ -103,6 +107,7 @@ def load_config(path: str | Path) -> LoadedConfig:
     issues = schema.validate(doc)
     compose = None
     if isinstance(doc.data, dict):
+        issues = sorted(set(issues) | set(named_files.issues(doc, path.parent)))
         project = doc.data.get("project") if isinstance(doc.data.get("project"), dict) else {}
         compose_file = project.get("compose_file") if isinstance(project.get("compose_file"), str) else None
         compose = compose_document(compose_path(path.parent, compose_file))

@@ -14,13 +14,13 @@ from .yamlpos import LoadedYaml
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def load_variables(env_file: Path | None, environ: dict | None = None) -> dict[str, str]:
-    """Values from the env file (if it exists), overridden by the process environment."""
+def load_variables(env_file: Path | None, environ: dict | None = None, what: str | None = None) -> dict[str, str]:
+    """Values from the env file (if it exists; see envfile.read), overridden by the process environment."""
     values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        from dotenv import dotenv_values
+    if env_file is not None and env_file.exists():
+        from . import envfile
 
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(envfile.read(env_file, what))
     values.update(os.environ if environ is None else environ)
     return values
 

@@ -26,9 +26,40 @@ def load_schema() -> dict:
 
 @cache
 def _validator():
-    from jsonschema import Draft202012Validator  # imported lazily: keeps --help fast
+    from jsonschema import Draft202012Validator, ValidationError, validators  # lazily: keeps --help fast
 
-    return Draft202012Validator(load_schema())
+    def pattern(validator, patrn, instance, schema):
+        if validator.is_type(instance, "string") and not _anchored(patrn).search(instance):
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    # jsonschema matches with re.search, where `$` also matches before a final newline: "shop\n" would
+    # pass ^[a-z]+$ and reach container names and .env lines. Every pattern of the schema ends at \Z.
+    return validators.extend(Draft202012Validator, {"pattern": pattern})(load_schema())
+
+
+@cache
+def _anchored(pattern: str) -> re.Pattern:
+    """pattern compiled with each `$` outside a character class meaning the very end of the text."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":  # a leading ] is a literal inside the class
+                out.append("[]")
+                i += 2
+                continue
+        elif c == "$":
+            c = r"\Z"
+        out.append(c)
+        i += 1
+    return re.compile("".join(out))
 
 
 def validate(doc: LoadedYaml) -> list[ConfigIssue]:
