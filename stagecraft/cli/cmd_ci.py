@@ -11,6 +11,7 @@ import click
 from ..errors import EXTERNAL_ERROR, UserError
 from . import output
 from .settings import global_options, settings
+from .types import Seconds
 
 
 def _repeatable_env(f):
@@ -145,7 +146,7 @@ Examples:
 @global_options
 @click.option("--version", "version_", metavar="V", help="Version (image tag) to deploy; default: the commit.")
 @click.option("--follow", is_flag=True, help="Follow the run until it completes; exit with its conclusion.")
-@click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=Seconds(min=0), default=5.0, show_default=True, metavar="SECONDS",
               help="Seconds between status polls.")
 def run(version_: str | None, follow: bool, interval: float):
     s = settings()

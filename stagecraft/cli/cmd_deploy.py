@@ -11,10 +11,11 @@ import click
 from . import output
 from .context import env_context
 from .settings import global_options, settings
+from .types import Seconds
 
 FORCE = click.option("--force", is_flag=True,
                      help="Run the Ansible rollout on every host, even those that already run this release.")
-LOCK_WAIT = click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+LOCK_WAIT = click.option("--lock-wait", type=Seconds(min=0), default=0, metavar="SECONDS",
                          help="Wait up to SECONDS for another run on this environment to finish.")
 
 
@@ -233,7 +234,7 @@ def _show_plan(session, version: str):
     from ..state import journal
 
     desired = _desired(session, version)
-    store = open_store(session.ctx.state_dir)
+    store = open_store(session.ctx.state_dir, read_only=True)  # plan writes no state, not even the merge
     journal.sync(session.ctx, store, warn=output.warn)  # what other machines deployed (the hosts' journal)
     current = store.current(session.environment.name)
     deployed = render.desired_from_manifest(current.manifest) if current and current.manifest.get("hosts") else {}

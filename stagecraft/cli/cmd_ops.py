@@ -13,6 +13,7 @@ from ..deploy.retention import RETAIN_RELEASES
 from . import output
 from .context import env_context
 from .settings import global_options, settings
+from .types import COUNT, Seconds
 
 
 def _hostvars(ctx) -> dict:
@@ -37,7 +38,7 @@ def _ssh(hostvars: dict, host: str, *, tty: bool = False) -> list[str]:
 def _current_release(ctx):
     from ..state import open_store
 
-    return open_store(ctx.state_dir).current(ctx.environment.name)
+    return open_store(ctx.state_dir, read_only=True).current(ctx.environment.name)
 
 
 def _pick_hosts(ctx, host: str | None, role: str | None, service: str | None = None) -> list[str]:
@@ -131,7 +132,7 @@ Examples:
   stagecraft status -e prod -o json
   stagecraft status -e prod --watch 5
 """)
-@click.option("--watch", "watch", type=click.FloatRange(min=1), metavar="SECONDS", default=None,
+@click.option("--watch", "watch", type=Seconds(min=1), metavar="SECONDS", default=None,
               help="Refresh every SECONDS until Ctrl-C.")
 @global_options
 def status(watch: float | None):
@@ -166,7 +167,7 @@ Examples:
 @click.option("--role", metavar="ROLE", help="Only hosts with this role.")
 @click.option("-f", "--follow", is_flag=True, help="Keep following; new containers are picked up.")
 @click.option("--since", metavar="WHEN", help="Since a time or duration (docker logs --since: 10m, 2026-12-01T10:00).")
-@click.option("--tail", type=click.IntRange(min=0), metavar="N", help="Last N lines per container.")
+@click.option("--tail", type=click.IntRange(min=0, max=COUNT.max), metavar="N", help="Last N lines per container.")
 @click.option("--grep", "pattern", metavar="REGEX", help="Only lines matching this regular expression.")
 @global_options
 def logs(service: str, host: str | None, role: str | None, follow: bool, since: str | None, tail: int | None,
@@ -313,13 +314,13 @@ Examples:
   stagecraft audit -e prod
   stagecraft audit -e prod --limit 200 -o json
 """)
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries.")
+@click.option("--limit", type=COUNT, default=50, show_default=True, help="At most N entries.")
 @global_options
 def audit(limit: int):
     from ..state import open_store
 
     s = settings()
-    store = open_store(s.state_dir)
+    store = open_store(s.state_dir, read_only=True)
     rows = []
     for r in store.list_releases(s.get("env"), limit=limit):
         rel = store.get_release(r["id"])
@@ -362,7 +363,7 @@ Examples:
   stagecraft prune -e prod
   stagecraft prune -e prod --keep 10 -o json
 """)
-@click.option("--keep", type=click.IntRange(min=1), default=RETAIN_RELEASES, show_default=True,
+@click.option("--keep", type=COUNT, default=RETAIN_RELEASES, show_default=True,
               help="Keep the images of the last N completed releases.")
 @global_options
 def prune(keep: int):
