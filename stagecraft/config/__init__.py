@@ -69,7 +69,7 @@ class ResolvedEnvironment:
 
 def compose_document(path: Path) -> dict | None:
     """The compose file as data, or None when there is no such file."""
-    if not path.is_file():
+    if not path.exists():
         return None
     from .compose import load
 

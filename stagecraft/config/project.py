@@ -16,7 +16,7 @@ def compose_path(base_dir, compose_file: str | None) -> Path:
     if compose_file and compose_file != DEFAULT_COMPOSE_FILE:
         return base / compose_file
     for name in COMPOSE_FILE_NAMES:
-        if (base / name).is_file():
+        if (base / name).exists():  # a FIFO or folder of that name is refused when it is read
             return base / name
     return base / DEFAULT_COMPOSE_FILE
 
