@@ -14,6 +14,7 @@ MAX_BYTES = 1 << 20  # config, compose, env and key files are far smaller; more 
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_KERNEL = ("/proc/", "/sys/")
 _BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
          (b"\xfe\xff", "UTF-16"))
 
@@ -41,6 +42,9 @@ def check_regular(path: str | Path, what: str | None = None, *, limit: int = MAX
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
         raise FileRefused(what, path, f"is {kind}, not a regular file; name a file")
+    real = os.path.realpath(path)
+    if real.startswith(_KERNEL):  # /proc and /sys files say "regular, 0 bytes" and may block or never end
+        raise FileRefused(what, path, f"is a kernel file ({real}), not a regular file; name a file")
     if info.st_size > limit:
         raise FileRefused(what, path, f"{info.st_size} bytes, more than the {limit} allowed; is this "
                           "the right file?")

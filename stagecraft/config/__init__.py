@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, UserError
 from ..files import FileRefused
-from .issues import ConfigIssue, format_path, yaml_issues
+from .issues import ConfigIssue, format_path, refused_issue, yaml_issues
 from .model import Config, check, compose_issues
 from .project import compose_path
 from .yamlpos import LoadedYaml, Position, YamlSyntaxError, load_yaml_file
@@ -90,8 +90,7 @@ def yaml_document(path: Path) -> LoadedYaml:
     try:
         return load_yaml_file(path)
     except FileRefused as exc:
-        raise ConfigError([ConfigIssue(Position(str(path), exc.line, exc.column), "(file)", exc.reason)],
-                          path=str(path)) from None
+        raise ConfigError([refused_issue(exc)], path=str(path)) from None
     except YamlSyntaxError as exc:
         raise ConfigError(yaml_issues(exc), path=str(path)) from None
 

@@ -248,25 +248,29 @@ def load(path: Path, _depth: int = 0) -> dict:
     networks, secrets and configs join this project, their relative paths rebased) and `extends:`
     resolved. Raises UserError naming the file."""
     from ..errors import ConfigError, UserError
-    from .issues import yaml_issues
+    from . import schema
+    from .compose_schema import SCHEMA
+    from .issues import refused_issue, yaml_issues
 
     path = Path(path)
     if _depth > 8:
         raise UserError(f"{path}: include nests deeper than 8 files")
     if not path.exists():
         raise UserError(f"{path}: compose file not found")
-    from ..files import read_text
-    from .yamlpos import YamlSyntaxError
+    from ..files import FileRefused, read_text
+    from .yamlpos import YamlSyntaxError, load_yaml
 
     try:
-        data = parse(read_text(path, "compose file", limit=MAX_COMPOSE_BYTES), str(path)) or {}
+        doc = load_yaml(read_text(path, "compose file", limit=MAX_COMPOSE_BYTES), str(path), _Loader)
+    except FileRefused as exc:
+        raise ConfigError([refused_issue(exc)], path=str(path)) from None
     except YamlSyntaxError as exc:
         raise ConfigError(yaml_issues(exc), path=str(path)) from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a compose file is a mapping with `services:`")
-    if data.get("services") is not None and not isinstance(data["services"], dict):
-        raise UserError(f"{path}: services: must be a mapping of service name to definition, not a "
-                        f"{type(data['services']).__name__}")
+    doc.data = {} if doc.data is None else _drop_resets(doc.data)
+    issues = schema.validate(doc, SCHEMA)  # the shapes of the keys Stagecraft reads
+    if issues:
+        raise ConfigError(issues, path=str(path))
+    data = doc.data
     for entry in data.pop("include", None) or []:
         paths = entry if isinstance(entry, str) else (entry or {}).get("path")
         for rel in paths if isinstance(paths, list) else [paths]:

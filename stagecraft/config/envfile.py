@@ -48,6 +48,9 @@ class EnvTextError(ValueError):
 def parse(text: str) -> list[tuple[str, str | None, int]]:
     """(key, value or None for a bare KEY, line) in file order; EnvTextError for the first line that
     does not parse (python-dotenv would skip it with a warning, and a secret would silently be missing)."""
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise EnvTextError(line, f"line {line} contains a NUL character, which no variable can hold")
     bindings, bad = _parse(text)
     if bad:
         raise EnvTextError(bad[0], f"line {bad[0]} is not KEY=value (a value with spaces, quotes or '#' "

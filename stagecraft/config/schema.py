@@ -26,6 +26,11 @@ def load_schema() -> dict:
 
 @cache
 def _validator():
+    return _validator_class()(load_schema())
+
+
+@cache
+def _validator_class():
     from jsonschema import Draft202012Validator, ValidationError, validators  # lazily: keeps --help fast
 
     def pattern(validator, patrn, instance, schema):
@@ -34,7 +39,7 @@ def _validator():
 
     # jsonschema matches with re.search, where `$` also matches before a final newline: "shop\n" would
     # pass ^[a-z]+$ and reach container names and .env lines. Every pattern of the schema ends at \Z.
-    return validators.extend(Draft202012Validator, {"pattern": pattern})(load_schema())
+    return validators.extend(Draft202012Validator, {"pattern": pattern})
 
 
 @cache
@@ -62,12 +67,13 @@ def _anchored(pattern: str) -> re.Pattern:
     return re.compile("".join(out))
 
 
-def validate(doc: LoadedYaml) -> list[ConfigIssue]:
-    """Every schema violation in doc, each with its key path and file position."""
+def validate(doc: LoadedYaml, schema: dict | None = None) -> list[ConfigIssue]:
+    """Every violation of `schema` (default: stagecraft.yml's) in doc, each with its key path and position."""
     if not isinstance(doc.data, dict):
         return [ConfigIssue(doc.position(()), "(top level)", "the file must contain a mapping (key: value pairs)")]
+    validator = _validator() if schema is None else _validator_class()(schema)
     issues: list[ConfigIssue] = []
-    for error in _validator().iter_errors(doc.data):
+    for error in validator.iter_errors(doc.data):
         issues.extend(_explain(error, doc))
     return sorted(set(issues))
 

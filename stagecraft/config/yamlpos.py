@@ -6,7 +6,8 @@ Hostile YAML is refused before it is built, each problem with its position and k
   the data), and refuses an alias inside the node it names (`&r [*r]`);
 - on the composed nodes, each node visited once: duplicate keys (YAML keeps only the last one, so a
   second `environments:` silently drops the first), keys that are not strings (`on:`, `no:` and `1:`
-  are a boolean and a number in YAML 1.1), integers too long to convert, NaN and infinities.
+  are a boolean and a number in YAML 1.1), integers too long to convert, NaN and infinities, and NUL
+  characters (no argv item, path or variable can hold one).
 """
 
 from __future__ import annotations
@@ -210,6 +211,9 @@ def _check_nodes(root, file: str, parser) -> list[tuple[Position, KeyPath, str]]
                 todo.append((value, child))
         elif isinstance(node, yaml.SequenceNode):
             todo.extend((item, path + (i,)) for i, item in enumerate(node.value))
+        elif "\x00" in node.value:
+            problems.append((_pos(file, node), path, "contains a NUL character (\\0), which no file name, "
+                                                     "command argument or variable can hold"))
         elif node.tag == _INT and len(node.value) > MAX_INT_DIGITS:
             problems.append((_pos(file, node), path, f"integer of {len(node.value)} characters is too large"))
         elif node.tag == _FLOAT and not math.isfinite(parser.construct_yaml_float(node)):

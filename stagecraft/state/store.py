@@ -305,6 +305,16 @@ def _unusable(path: Path, reason: str) -> UserError:
                           "STAGECRAFT_STATE_DIR to one")
 
 
+def _check_file(path: Path) -> None:
+    """A regular file that is empty (a new database) or starts like one: SQLite itself takes a file of a
+    few stray bytes for an empty database."""
+    check_regular(path, "state database", limit=MAX_STATE_BYTES)
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head and head != b"SQLite format 3\x00":
+        raise sqlite3.DatabaseError("file is not a database")
+
+
 def _check(conn) -> None:
     """Refuse a damaged file now rather than in the middle of a command (DatabaseError)."""
     result = conn.execute("PRAGMA quick_check").fetchone()[0]
@@ -315,7 +325,7 @@ def _check(conn) -> None:
 def _open_file(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.exists():
-        check_regular(path, "state database", limit=MAX_STATE_BYTES)
+        _check_file(path)
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
     try:
         _check(conn)
@@ -337,7 +347,7 @@ def _open_copy(path: Path):
     memory = sqlite3.connect(":memory:", isolation_level=None)
     if not path.exists():
         return memory
-    check_regular(path, "state database", limit=MAX_STATE_BYTES)
+    _check_file(path)
     wal = path.with_name(path.name + "-wal").exists()
     source = sqlite3.connect(f"file:{quote(str(path))}?{'mode=ro' if wal else 'immutable=1'}", uri=True,
                              timeout=30)

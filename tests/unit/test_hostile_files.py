@@ -173,8 +173,8 @@ def test_devices_and_directories_are_refused(tmp_path):
     assert issue == (f"{tmp_path / 'stagecraft.yml'}:7:5: environments.local.env_file: /dev/zero: is a character "
                      "device, not a regular file; name a file")
     (tmp_path / "docker-compose.yml").mkdir()
-    with pytest.raises(UserError, match="compose file: .*docker-compose.yml: is a directory"):
-        load_config(write(tmp_path, BASE))
+    assert issues_of(write(tmp_path, BASE)) == [
+        f"{tmp_path / 'docker-compose.yml'}:1:1: (file): is a directory, not a regular file; name a file"]
 
 
 def test_compose_file_problems_are_config_errors(tmp_path):
@@ -183,8 +183,12 @@ def test_compose_file_problems_are_config_errors(tmp_path):
         f"{compose}:3:3: services.web: duplicate key 'web' (first at line 2, column 3); YAML would keep only the "
         "last one: merge them into one"]
     write(tmp_path, "services:\n  - web\n", "docker-compose.yml")
-    with pytest.raises(UserError, match="services: must be a mapping of service name to definition, not a list"):
-        load_config(write(tmp_path, BASE))
+    assert issues_of(write(tmp_path, BASE)) == [
+        f"{compose}:1:1: services: expected object or null, got array (['web'])"]
+    write(tmp_path, "services:\n  web: {image: a, ports: 80, environment: 1}\n", "docker-compose.yml")
+    assert [i.split(": ", 1)[1] for i in issues_of(write(tmp_path, BASE))] == [
+        "services.web.ports: expected array, got integer (80)",
+        "services.web.environment: invalid value 1: expected an object or an array"]
 
 
 def test_compose_file_null_is_a_schema_error(tmp_path):
