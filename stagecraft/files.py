@@ -29,13 +29,25 @@ class FileRefused(UserError):
         self.line, self.column = line, column
 
 
+def exists(path: str | Path, what: str | None = None) -> bool:
+    """Whether something is at `path` (a dangling symlink is nothing); FileRefused when the path cannot
+    even be looked up (too long, a loop of symlinks, no permission), where Path.exists would raise OSError."""
+    try:
+        os.stat(path)
+        return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError) as exc:
+        raise FileRefused(what, path, f"cannot use this path ({getattr(exc, 'strerror', None) or exc})") from None
+
+
 def check_regular(path: str | Path, what: str | None = None, *, limit: int = MAX_BYTES) -> os.stat_result:
     """stat (never open) `path`; raise FileRefused unless it is a regular file of at most `limit` bytes.
     Symlinks are followed: what counts is the file they lead to."""
     path = Path(path)
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise FileRefused(what, path, "file not found") from None
     except OSError as exc:
         raise FileRefused(what, path, f"cannot read it: {exc.strerror}") from None

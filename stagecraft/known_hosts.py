@@ -74,9 +74,9 @@ def forget(path: Path, address: str, port: int) -> None:
 
 
 def _lines(path: Path) -> list[str]:
-    from .files import read_text
+    from .files import exists, read_text
 
-    if not path.exists():
+    if not exists(path, "known_hosts"):
         return []
     return [line for line in read_text(path, "known_hosts").splitlines() if line.strip()]
 

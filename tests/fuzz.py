@@ -222,6 +222,29 @@ def _bomb(levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Free-form values that reach the inventory, the rendered files or argv ("*": the seed's environment and first
+# host): where a hostile value must come out inert, or be refused.
+DESTINATIONS = [
+    ("environments", "*", "vars", "x"), ("environments", "*", "hosts", "*", "vars", "x"),
+    ("environments", "*", "ssh", "user"), ("environments", "*", "hosts", "*", "address"),
+    ("environments", "*", "hosts", "*", "ssh", "user"), ("services", "web", "public", "host"),
+    ("services", "web", "public", "path"), ("project", "registry"), ("firewall", "ssh_from"),
+]
+
+
+def _destination(data: dict, env: str, rng: random.Random) -> tuple[dict, str]:
+    path = rng.choice(DESTINATIONS)
+    host = next(iter((data.get("environments", {}).get(env) or {}).get("hosts") or {"h1": {}}))
+    node = data
+    parts = [env if p == "*" and i == 1 else host if p == "*" else p for i, p in enumerate(path)]
+    for part in parts[:-1]:
+        node = node.setdefault(part, {}) if isinstance(node.get(part), dict) or part not in node else node[part]
+        if not isinstance(node, dict):
+            return data, "noop"
+    node[parts[-1]] = [rng.choice(HOSTILE)] if parts[-1] == "ssh_from" else rng.choice(HOSTILE)
+    return data, "destination-" + ".".join(p for p in path if p != "*")
+
+
 def _tree_mutation(data, rng: random.Random) -> tuple[object, str, bool]:
     """(new data, name, must_refuse) from a change to the parsed document."""
     leaves = list(_leaves(data))
@@ -255,6 +278,7 @@ def _tree_mutation(data, rng: random.Random) -> tuple[object, str, bool]:
 
 def _text_mutation(text: str, rng: random.Random) -> tuple[bytes, str, bool]:
     """(new bytes, name, must_refuse) from a change to the text."""
+    text = text if text.endswith("\n") else text + "\n"
     lines = text.splitlines(keepends=True) or ["\n"]
     choice = rng.randrange(14)
     top = [i for i, line in enumerate(lines) if line[:1].isalpha()]
@@ -320,7 +344,8 @@ READ_ONLY = [["config", "show"], ["inventory"], ["render"], ["plan"], ["releases
 
 
 def make_case(number: int, rng: random.Random, seed_list) -> Case:
-    name, env, base = rng.choice(seed_list)
+    # examples/shop (every section, a local environment) 40% of the time; the compose corpus the rest
+    name, env, base = seed_list[0] if rng.random() < 0.4 else rng.choice(seed_list[1:])
     files = dict(base)
     config_name = "stagecraft.yml"
     compose_name = "docker-compose.yml" if name == "shop" else "compose.yaml"
@@ -333,12 +358,18 @@ def make_case(number: int, rng: random.Random, seed_list) -> Case:
     if kind in ("config-tree", "compose-tree"):
         target = config_name if kind == "config-tree" else compose_name
         data = yaml.safe_load(files[target])
-        data, case.mutation, case.must_refuse = _tree_mutation(data, rng)
+        if kind == "config-tree" and rng.random() < 0.3:
+            data, case.mutation = _destination(data, env, rng)
+            case.commands = [["config", "validate", "-o", "json"], ["inventory", "-e", env], ["render", "-e", env]]
+        else:
+            data, case.mutation, case.must_refuse = _tree_mutation(data, rng)
         try:
             files[target] = yaml.safe_dump(data, sort_keys=False, allow_unicode=rng.random() < 0.5).encode()
         except (yaml.YAMLError, ValueError, RecursionError):
             files[target] = str(data).encode()
         case.mutation = f"{kind}:{case.mutation}"
+        if kind == "config-tree" and rng.random() < 0.5:  # where accepted values come out again
+            case.commands[1] = ["inventory", "-e", env]
         if kind == "compose-tree" and rng.random() < 0.3:
             case.commands.append(["init", "--dry-run", "--non-interactive", "-c", "new.yml"])
     elif kind in ("config-text", "compose-text"):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, UserError
-from ..files import FileRefused
+from ..files import FileRefused, exists
 from .issues import ConfigIssue, format_path, refused_issue, yaml_issues
 from .model import Config, check, compose_issues
 from .project import compose_path
@@ -31,11 +31,11 @@ class LoadedConfig:
         env = self.config.environment(env_name)
         env_file = (self.base_dir / env.env_file) if env.env_file else None
         key = ("environments", env_name, "env_file")
-        if env_file is not None and not env_file.exists():
-            raise ConfigError([ConfigIssue(self.doc.position(key), format_path(key),
-                                           f"file not found: {env.env_file}")])
         # The env_file and the process environment (secrets.provider `command` adds values at deploy time).
         try:
+            if env_file is not None and not exists(env_file):
+                raise ConfigError([ConfigIssue(self.doc.position(key), format_path(key),
+                                               f"file not found: {env.env_file}")])
             variables = r.load_variables(env_file, environ)
         except FileRefused as exc:
             at = self.doc.position(key)
@@ -69,7 +69,7 @@ class ResolvedEnvironment:
 
 def compose_document(path: Path) -> dict | None:
     """The compose file as data, or None when there is no such file."""
-    if not path.exists():
+    if not exists(path, "compose file"):
         return None
     from .compose import load
 
@@ -100,7 +100,7 @@ def load_config(path: str | Path) -> LoadedConfig:
     from . import named_files, schema
 
     path = Path(path)
-    if not path.exists():
+    if not exists(path, "config file"):
         raise UserError(f"config file not found: {path}", hint="run 'stagecraft init' to create one, or pass -c PATH")
     doc = yaml_document(path)
     issues = schema.validate(doc)
@@ -109,7 +109,11 @@ def load_config(path: str | Path) -> LoadedConfig:
         issues = sorted(set(issues) | set(named_files.issues(doc, path.parent)))
         project = doc.data.get("project") if isinstance(doc.data.get("project"), dict) else {}
         compose_file = project.get("compose_file") if isinstance(project.get("compose_file"), str) else None
-        compose = compose_document(compose_path(path.parent, compose_file))
+        try:
+            compose = compose_document(compose_path(path.parent, compose_file))
+        except FileRefused as exc:  # the path itself is unusable (too long, a symlink loop...)
+            key = ("project", "compose_file")
+            raise ConfigError([ConfigIssue(doc.position(key), format_path(key), exc.reason)], path=str(path)) from None
         services = compose.get("services") if compose is not None else None
         names = None if compose is None else sorted(services) if isinstance(services, dict) else []
         try:

@@ -255,9 +255,10 @@ def load(path: Path, _depth: int = 0) -> dict:
     path = Path(path)
     if _depth > 8:
         raise UserError(f"{path}: include nests deeper than 8 files")
-    if not path.exists():
+    from ..files import FileRefused, exists, read_text
+
+    if not exists(path, "compose file"):
         raise UserError(f"{path}: compose file not found")
-    from ..files import FileRefused, read_text
     from .yamlpos import YamlSyntaxError, load_yaml
 
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..files import FileRefused, check_regular
+from ..files import FileRefused, check_regular, exists
 from .issues import ConfigIssue, format_path
 from .yamlpos import LoadedYaml
 
@@ -47,9 +47,9 @@ def issues(doc: LoadedYaml, base_dir: Path) -> list[ConfigIssue]:
                 continue  # interpolated per environment; checked where it is read
             full = Path(value).expanduser()
             full = full if full.is_absolute() else Path(base_dir) / full
-            if not full.exists():
-                continue
             try:
+                if not exists(full):
+                    continue
                 check_regular(full)
             except FileRefused as exc:
                 out.append(ConfigIssue(doc.position(path), format_path(path), f"{value}: {exc.reason}"))

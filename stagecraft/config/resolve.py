@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from ..files import exists
 from .issues import ConfigIssue, format_path
 from .secrets import REDACTED, looks_secret
 from .yamlpos import LoadedYaml
@@ -17,7 +18,7 @@ _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 def load_variables(env_file: Path | None, environ: dict | None = None, what: str | None = None) -> dict[str, str]:
     """Values from the env file (if it exists; see envfile.read), overridden by the process environment."""
     values: dict[str, str] = {}
-    if env_file is not None and env_file.exists():
+    if env_file is not None and exists(env_file, what):
         from . import envfile
 
         values.update(envfile.read(env_file, what))
