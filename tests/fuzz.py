@@ -506,6 +506,7 @@ def _as_process(argv, folder: Path, timeout: float, environ: dict, memory_mb: in
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
 
+    argv = [a.replace("\x00", "") for a in argv]  # a real command line cannot hold NUL
     try:
         proc = subprocess.run([sys.executable, "-c", _CHILD, *argv], cwd=folder, env=env, capture_output=True,
                               text=True, timeout=timeout, preexec_fn=limit, stdin=subprocess.DEVNULL,

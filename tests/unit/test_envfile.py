@@ -64,7 +64,7 @@ def test_200k_lines_parse_in_one_pass():
 
 
 def test_expansion_that_doubles_per_line_is_refused():
-    text = "A=xxxxxxxxxxxxxxxx\n" + "".join(f"A=${{A}}${{A}}\n" for _ in range(40))
+    text = "A=xxxxxxxxxxxxxxxx\n" + "A=${A}${A}\n" * 40
     with pytest.raises(envfile.EnvTextError) as info:
         envfile.values_of(text, environ={})
     assert "longer than" in info.value.reason and info.value.line < 41

@@ -12,36 +12,18 @@ import pytest
 
 from stagecraft.config import load_config
 from stagecraft.config.yamlpos import MAX_ALIAS_NODES
-from stagecraft.errors import ConfigError, UserError
+from stagecraft.errors import ConfigError
 from stagecraft.files import FileRefused, read_text
-
-BASE = """\
-version: 1
-project:
-  name: shop
-environments:
-  local:
-    driver: local
-    hosts:
-      h1: {roles: [app]}
-roles:
-  app: {services: []}
-"""
+from tests.unit.test_config_errors import BASE, issues_of
 
 
-def write(tmp_path, text, name="stagecraft.yml", mode="w"):
+def write(tmp_path, text, name="stagecraft.yml"):
     path = tmp_path / name
     if isinstance(text, bytes):
         path.write_bytes(text)
     else:
         path.write_text(text)
     return path
-
-
-def issues_of(path):
-    with pytest.raises(ConfigError) as info:
-        load_config(path)
-    return [str(i) for i in info.value.issues]
 
 
 @pytest.mark.parametrize("line, key, message", [
