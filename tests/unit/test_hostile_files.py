@@ -207,3 +207,13 @@ def test_json_errors_for_every_error_and_never_nan(tmp_path, run_cli):
     write(tmp_path, BASE)
     code, out, err = run_cli(["releases", "show", "rel-nope", "-o", "json"], cwd=tmp_path)
     assert code == 1 and json.loads(out)["errors"][0]["message"] == "RELEASE_ID: release not found: 'rel-nope'"
+
+
+def test_interpolation_cannot_blow_up_the_config(tmp_path):
+    refs = "".join(f"      v{i}: ${{BIG}}\n" for i in range(20))
+    loaded = load_config(write(tmp_path, BASE.replace("    driver: local", "    driver: local\n    vars:\n" + refs)))
+    with pytest.raises(ConfigError) as info:
+        loaded.resolve("local", environ={"BIG": "x" * 500_000})
+    (issue,) = [str(i) for i in info.value.issues]
+    assert issue.startswith(f"{tmp_path / 'stagecraft.yml'}:") and "environments.local.vars.v" in issue
+    assert "add more than 8388608 characters" in issue
