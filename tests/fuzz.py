@@ -43,9 +43,12 @@ HOSTILE = [
     "0.0.0.0/0", "::", "http://169.254.169.254/", "x" * 300 + "\n",
 ]
 HOSTILE_KEYS = [1, True, None, 1.5, "on", "x-", "", " ", "a.b", "A-B", "é", "../x", "a\nb", "x" * 300]
-ENV_FILES = ["A=1\nB='unclosed\n", "X=${X}${X}\n" * 3, "=\n", "A B=1\n", "export\n", "\x00=1\n",
-             "".join(f"K{i}=v\n" for i in range(200_000)), "A=x\n" + "A=${A}${A}\n" * 40, "\ufeffA=1\n",
-             "A=\"multi\nline\"\n", "'k'=v\n"]
+ENV_FILES = [  # (text, must be refused)
+    ("A=1\nB='unclosed\n", True), ("X=${X}${X}\n" * 3, False), ("=\n", True), ("A B=1\n", True),
+    ("export\n", False), ("\x00=1\n", True), ("".join(f"K{i}=v\n" for i in range(200_000)), False),
+    ("A=x\n" + "A=${A}${A}\n" * 40, True), ("\ufeffA=1\n", False), ("A=\"multi\nline\"\n", False), ("'k'=v\n", False),
+    ("A=1\n" * 300_000, True),  # 1.2 MB: over the bound
+]
 
 
 class FuzzTimeout(BaseException):
@@ -393,9 +396,10 @@ def make_case(number: int, rng: random.Random, seed_list) -> Case:
         data = yaml.safe_load(files[config_name])
         data["environments"][env]["env_file"] = ".env.fuzz"
         files[config_name] = yaml.safe_dump(data, sort_keys=False).encode()
-        text = rng.choice(ENV_FILES + [f"A={rng.choice(HOSTILE)!r}\n", f"A={rng.choice(HOSTILE)}\n"])
+        text, case.must_refuse = rng.choice(ENV_FILES + [(f"A={rng.choice(HOSTILE)!r}\n", False),
+                                                         (f"A={rng.choice(HOSTILE)}\n", False)])
         files[".env.fuzz"] = text.encode("utf-8", errors="surrogatepass")
-        case.mutation = "env-file"
+        case.mutation = f"env-file:{ENV_FILES.index((text, case.must_refuse)) if (text, case.must_refuse) in ENV_FILES else 'hostile'}"
         case.commands = [["config", "show", "-e", env, "-o", "json"], ["inventory", "-e", env]]
     elif kind == "state":
         damage = rng.choice(["random", "truncated", "file-as-dir", "fifo-db", "dir-db", "empty"])
