@@ -77,6 +77,7 @@ class Result:
     seconds: float
     rss_mb: float
     problems: list
+    as_process: bool = False
 
 
 @dataclass
@@ -93,13 +94,19 @@ class Figures:
     refused: int = 0
     accepted: int = 0
     seconds: float = 0.0
-    peak_rss_mb: float = 0.0
+    peak_rss_mb: float = 0.0  # of this (in-process) runner, all cases together
+    process_peak_rss_mb: float = 0.0  # the largest of the commands run as processes
+    processes: int = 0
     examples: dict = field(default_factory=dict)  # problem -> a few "mutation: argv: detail"
 
     def add(self, result: Result) -> None:
         self.invocations += 1
         self.seconds += result.seconds
-        self.peak_rss_mb = max(self.peak_rss_mb, result.rss_mb)
+        if result.as_process:
+            self.processes += 1
+            self.process_peak_rss_mb = max(self.process_peak_rss_mb, result.rss_mb)
+        else:
+            self.peak_rss_mb = max(self.peak_rss_mb, result.rss_mb)
         if result.code == 0:
             self.accepted += 1
         elif result.code in (1, 2):
@@ -575,7 +582,7 @@ def run_case(case: Case, folder: Path, *, subprocess_mode=False, timeout=30.0, m
             danger = _dangerous(case, argv, code, out, folder)
             if danger:
                 problems.append("accepted-dangerous: " + danger)
-            results.append(Result(case, argv, code, out, err, seconds, rss, problems))
+            results.append(Result(case, argv, code, out, err, seconds, rss, problems, subprocess_mode))
     finally:
         _remove(folder)
     return results
