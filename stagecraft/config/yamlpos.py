@@ -1,9 +1,9 @@
 """Load YAML and remember where every key came from (file:line:column).
 
 Hostile YAML is refused before it is built, each problem with its position and key path:
-- a pass over the parser's events (linear, never recursive) bounds nesting depth and what aliases
-  expand to (an alias bomb of a few lines would otherwise become billions of nodes in every walk over
-  the data), and refuses an alias inside the node it names (`&r [*r]`);
+- a pass over the parser's events (linear, never recursive) bounds nesting depth and the number of
+  nodes with aliases expanded (an alias bomb of a few lines would otherwise become billions of nodes in
+  every walk over the data), and refuses an alias inside the node it names (`&r [*r]`);
 - on the composed nodes, each node visited once: duplicate keys (YAML keeps only the last one, so a
   second `environments:` silently drops the first), keys that are not strings (`on:`, `no:` and `1:`
   are a boolean and a number in YAML 1.1), integers too long to convert, NaN and infinities, and NUL
@@ -27,7 +27,9 @@ except AttributeError:  # pragma: no cover
 KeyPath = tuple  # tuple[str | int, ...]
 
 MAX_DEPTH = 64  # real configs nest about 8 deep; the checks and the schema walk recurse per level
-MAX_ALIAS_NODES = 100_000  # nodes aliases may add in total (real anchors add a few hundred)
+# Nodes of the document with every alias expanded: real configs have hundreds, big compose files a few
+# thousand; past this, parsing alone takes seconds, and an alias bomb of a few lines would be billions.
+MAX_NODES = 50_000
 MAX_INT_DIGITS = 100
 
 _STR = "tag:yaml.org,2002:str"
@@ -129,11 +131,11 @@ def _char(character) -> str:
 
 
 def _check_events(text: str, file: str, loader: type) -> None:
-    """Depth and alias expansion from the event stream, before any node exists (raises on the first)."""
+    """Depth and size (aliases expanded) from the event stream, before any node exists (raises on the first)."""
     sizes: dict[str, int] = {}  # anchor -> nodes its value stands for (aliases inside it expanded)
     stack: list[list] = []  # open collections: [anchor, nodes so far]
     open_anchors: set[str] = set()
-    added = 0
+    total = 0
     for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent):
             anchor = event.anchor
@@ -144,14 +146,22 @@ def _check_events(text: str, file: str, loader: type) -> None:
             size = sizes.get(anchor)
             if size is None:
                 continue  # an undefined alias: the composer reports it with its position
-            added += size
-            if added > MAX_ALIAS_NODES:
+            total += size
+            if total > MAX_NODES:
                 raise YamlSyntaxError([(_mark(file, event.start_mark), (),
-                                        f"aliases expand to more than {MAX_ALIAS_NODES} nodes (at *{anchor}); "
-                                        "refusing what looks like an alias bomb: use fewer nested aliases")])
+                                        f"aliases expand the document to more than {MAX_NODES} nodes (at "
+                                        f"*{anchor}); refusing what looks like an alias bomb: use fewer nested "
+                                        "aliases")])
             if stack:
                 stack[-1][1] += size
-        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            continue
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.ScalarEvent)):
+            total += 1
+            if total > MAX_NODES:
+                raise YamlSyntaxError([(_mark(file, event.start_mark), (),
+                                        f"more than {MAX_NODES} nodes: far larger than a config or compose "
+                                        "file; is this the right file?")])
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             if len(stack) >= MAX_DEPTH:
                 raise YamlSyntaxError([(_mark(file, event.start_mark), (),
                                         f"nested more than {MAX_DEPTH} levels deep")])

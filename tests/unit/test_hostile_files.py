@@ -11,7 +11,7 @@ import time
 import pytest
 
 from stagecraft.config import load_config
-from stagecraft.config.yamlpos import MAX_ALIAS_NODES
+from stagecraft.config.yamlpos import MAX_NODES
 from stagecraft.errors import ConfigError
 from stagecraft.files import FileRefused, read_text
 from tests.unit.test_config_errors import BASE, issues_of
@@ -63,7 +63,13 @@ def test_alias_bomb_under_an_x_key_is_refused_at_once(tmp_path):
     path = write(tmp_path, BASE + "\n".join(lines) + "\n")
     assert path.stat().st_size < 1200  # 10^9 nodes once expanded
     (issue,) = issues_of(path)
-    assert f"aliases expand to more than {MAX_ALIAS_NODES} nodes" in issue and issue.startswith(f"{path}:15:")
+    assert f"aliases expand the document to more than {MAX_NODES} nodes" in issue and issue.startswith(f"{path}:")
+
+
+def test_a_document_of_too_many_nodes_is_refused_before_it_is_built(tmp_path):
+    path = write(tmp_path, BASE + "x-list: [" + ",".join(["1"] * MAX_NODES) + "]\n")
+    (issue,) = issues_of(path)
+    assert issue.startswith(f"{path}:11:") and f"more than {MAX_NODES} nodes" in issue
 
 
 def test_recursive_alias_is_refused(tmp_path):
