@@ -14,6 +14,7 @@ Used by tests/unit/test_fuzz.py (a few hundred cases) and benchmarks/fuzz.py (th
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -139,6 +140,7 @@ def _corpus_config(compose: dict) -> str:
         "roles": {"app": {"services": services}}}, sort_keys=False)
 
 
+@functools.cache
 def seeds() -> list[tuple[str, str, dict]]:
     """(name, environment, files) of the projects cases start from."""
     shop = {str(p.relative_to(SHOP)): p.read_bytes() for p in SHOP.rglob("*") if p.is_file()}
