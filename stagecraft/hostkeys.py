@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .commands import ssh
 from .errors import ExternalError, StagecraftError, UserError
+from .files import read_text
 from .known_hosts import SCAN_TIMEOUT, SCAN_TYPES, scan, scan_type
 from .paths import ensure_private_dir
 
@@ -155,8 +156,8 @@ def record(path: Path, checks: list[HostKeyCheck]) -> None:
     ensure_private_dir(path.parent)
     names = {c.name for c in checks}
     kept = []
-    if path.is_file():
-        kept = [line + "\n" for line in path.read_text().splitlines()
+    if path.exists():  # a FIFO or device there is refused, never replaced
+        kept = [line + "\n" for line in read_text(path, "known_hosts").splitlines()
                 if not line.split() or not set(line.split()[0].split(",")) & names]
     text = "".join(kept) + "".join(ssh.keys_line(c.name, c.offered) for c in checks)
     tmp = path.with_name(path.name + ".tmp")

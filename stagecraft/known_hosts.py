@@ -74,10 +74,11 @@ def forget(path: Path, address: str, port: int) -> None:
 
 
 def _lines(path: Path) -> list[str]:
-    try:
-        return [line for line in path.read_text().splitlines() if line.strip()]
-    except FileNotFoundError:
+    from .files import exists, read_text
+
+    if not exists(path, "known_hosts"):
         return []
+    return [line for line in read_text(path, "known_hosts").splitlines() if line.strip()]
 
 
 def lookup(path: Path, address: str, port: int) -> list[str]:

@@ -26,5 +26,11 @@ def private_state(path: Path) -> Path:
     ansible-runner, ssh-keygen) create there is 0600/0700."""
     os.umask(0o077)
     if path.is_dir():
-        path.chmod(0o700)
+        try:
+            path.chmod(0o700)
+        except OSError as exc:
+            from .errors import UserError
+
+            raise UserError(f"state dir {path}: cannot make it private ({exc.strerror})",
+                            hint="use a folder you own, or set STAGECRAFT_STATE_DIR to one") from None
     return path

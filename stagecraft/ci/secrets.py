@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import read_text
 from . import CiContext, Secret
 
 SSH_KEY = "STAGECRAFT_SSH_KEY"
@@ -115,7 +116,7 @@ def read_values(ctx: CiContext, secrets: list[Secret], environ: dict | None = No
                     if s.name == KNOWN_HOSTS else ""
                 missing.append(f"{s.scope}/{s.name}: file {path} not found{hint}")
                 continue
-            values[(s.scope, s.name)] = path.read_text()
+            values[(s.scope, s.name)] = read_text(path, f"{s.scope}/{s.name}")
         else:
             value = variables[s.scope].get(ref)
             if not value:

@@ -6,6 +6,7 @@ import click
 
 from . import output
 from .settings import global_options, settings
+from .types import COUNT
 
 
 def _describe(rows: list[dict]) -> str:
@@ -33,13 +34,13 @@ Examples:
   stagecraft audit -e prod
   stagecraft audit -e prod --limit 200 -o json
 """)
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries.")
+@click.option("--limit", type=COUNT, default=50, show_default=True, help="At most N entries.")
 @global_options
 def audit(limit: int):
     from ..state import open_store
 
     s = settings()
-    store = open_store(s.state_dir)
+    store = open_store(s.state_dir, read_only=True)
     rows = []
     for r in store.list_releases(s.get("env"), limit=limit):
         rel = store.get_release(r["id"])

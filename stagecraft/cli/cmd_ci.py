@@ -11,6 +11,7 @@ import click
 from ..errors import EXTERNAL_ERROR, UserError
 from . import output
 from .settings import global_options, settings
+from .types import Seconds
 
 
 def _repeatable_env(f):
@@ -114,8 +115,10 @@ def init(envs: tuple[str, ...], set_secrets: bool, force: bool):
 
 
 def _write(path: Path, text: str, *, force: bool, dry_run: bool) -> str:
-    if path.is_file():
-        current = path.read_text()
+    if path.exists():
+        from ..files import read_text
+
+        current = read_text(path, "ci.github.workflow_file")
         if current == text:
             return "unchanged"
         if "stagecraft ci init" not in current.partition("\n")[0] and not force:
@@ -143,7 +146,7 @@ Examples:
 @global_options
 @click.option("--version", "version_", metavar="V", help="Version (image tag) to deploy; default: the commit.")
 @click.option("--follow", is_flag=True, help="Follow the run until it completes; exit with its conclusion.")
-@click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
+@click.option("--interval", type=Seconds(min=0), default=5.0, show_default=True, metavar="SECONDS",
               help="Seconds between status polls.")
 def run(version_: str | None, follow: bool, interval: float):
     s = settings()

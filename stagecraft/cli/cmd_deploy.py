@@ -12,10 +12,11 @@ from ..deploy.version import release_version
 from . import output
 from .context import deploy_session, env_context
 from .settings import global_options, settings
+from .types import Seconds
 
 FORCE = click.option("--force", is_flag=True,
                      help="Run the Ansible rollout on every host, even those that already run this release.")
-LOCK_WAIT = click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+LOCK_WAIT = click.option("--lock-wait", type=Seconds(min=0), default=0, metavar="SECONDS",
                          help="Wait up to SECONDS for another run on this environment to finish.")
 
 

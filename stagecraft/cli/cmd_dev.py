@@ -137,10 +137,10 @@ def _load_plan(options):
     base_dir = loaded.base_dir.resolve()
     if config.dev.env_file:
         path = base_dir / config.dev.env_file
-        if path.is_file():
-            from dotenv import dotenv_values
+        if path.exists():
+            from ..config import envfile
 
-            variables = {**{k: v for k, v in dotenv_values(path).items() if v is not None}, **variables}
+            variables = {**envfile.read(path, "dev.env_file"), **variables}
         elif settings().dry_run:
             output.warn(f"dev: dev.env_file: file not found: {config.dev.env_file}")
         else:

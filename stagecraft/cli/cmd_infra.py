@@ -7,6 +7,7 @@ import click
 from . import output
 from .context import env_context
 from .settings import global_options, settings
+from .types import Seconds
 
 
 @click.group(help="""Create, inspect and remove the hosts of an environment.
@@ -56,7 +57,7 @@ Examples:
 @click.option("--limit", metavar="HOST[,HOST]", help="Run the roles on these hosts only.")
 @click.option("--skip-bootstrap", is_flag=True, help="Skip the bootstrap role (Docker is already installed).")
 @click.option("--no-roles", is_flag=True, help="Only create/start the hosts; do not run the host roles.")
-@click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+@click.option("--lock-wait", type=Seconds(min=0), default=0, metavar="SECONDS",
               help="Wait up to SECONDS for another run on this environment to finish.")
 @click.option("--prune", is_flag=True, help="Also delete orphans: hosts tagged for this environment but no "
               "longer declared, and their volumes (asks first unless --yes; digitalocean).")

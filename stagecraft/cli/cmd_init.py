@@ -33,24 +33,26 @@ Examples:
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @global_options
 def init(non_interactive: bool, project_name: str | None, force: bool):
-    import yaml
-
     from ..commands.init_plan import gitignore_lines, plan_services, render
+    from ..config.compose import parse
+    from ..config.issues import yaml_issues
     from ..config.project import COMPOSE_FILE_NAMES
-    from ..errors import UserError
+    from ..config.yamlpos import YamlSyntaxError
+    from ..errors import ConfigError, UserError
+    from ..files import read_text
 
     s = settings()
     target = s.config_path
     if target.exists() and not force and not s.dry_run:
         raise UserError(f"{target} already exists; use --force to overwrite it")
     base = target.resolve().parent
-    compose_file = next((n for n in COMPOSE_FILE_NAMES if (base / n).is_file()), None)
+    compose_file = next((n for n in COMPOSE_FILE_NAMES if (base / n).exists()), None)
     compose = None
     if compose_file:
-        try:
-            compose = yaml.safe_load((base / compose_file).read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise UserError(f"{compose_file}: invalid YAML: {exc}") from None
+        try:  # the same limits and key checks as every compose file Stagecraft reads
+            compose = parse(read_text(base / compose_file, "compose file"), str(base / compose_file))
+        except YamlSyntaxError as exc:
+            raise ConfigError(yaml_issues(exc), path=str(base / compose_file)) from None
     default_name = _slug(base.name)
     if not project_name and not non_interactive and _interactive():
         project_name = click.prompt("Project name", default=default_name)

@@ -10,6 +10,7 @@ import click
 from . import output
 from .context import env_context
 from .settings import global_options, settings
+from .types import COUNT
 
 COLORS = ["cyan", "magenta", "green", "yellow", "blue", "red"]
 
@@ -30,7 +31,7 @@ Examples:
 @click.option("--role", metavar="ROLE", help="Only hosts with this role.")
 @click.option("-f", "--follow", is_flag=True, help="Keep following; new containers are picked up.")
 @click.option("--since", metavar="WHEN", help="Since a time or duration (docker logs --since: 10m, 2026-12-01T10:00).")
-@click.option("--tail", type=click.IntRange(min=0), metavar="N", help="Last N lines per container.")
+@click.option("--tail", type=click.IntRange(min=0, max=COUNT.max), metavar="N", help="Last N lines per container.")
 @click.option("--grep", "pattern", metavar="REGEX", help="Only lines matching this regular expression.")
 @global_options
 def logs(service: str, host: str | None, role: str | None, follow: bool, since: str | None, tail: int | None,

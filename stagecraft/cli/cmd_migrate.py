@@ -7,6 +7,7 @@ import click
 from . import output
 from .context import env_context
 from .settings import global_options, settings
+from .types import Seconds
 
 DATABASE = click.option("--database", "database", metavar="NAME", help="Only this database (databases.<NAME>).")
 
@@ -80,7 +81,7 @@ Example:
   stagecraft migrate run -e prod --database main
 """)
 @DATABASE
-@click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+@click.option("--lock-wait", type=Seconds(min=0), default=0, metavar="SECONDS",
               help="Wait up to SECONDS for another run on this environment to finish.")
 @global_options
 def run_cmd(database: str | None, lock_wait: float):

@@ -24,7 +24,7 @@ def show_plan(session, version: str):
     from ..deploy.migrations import pending_migrations
     from ..state import journal, open_store
     desired = _desired(session, version)
-    store = open_store(session.ctx.state_dir)
+    store = open_store(session.ctx.state_dir, read_only=True)  # plan writes no state, not even the merge
     journal.sync(session.ctx, store, warn=output.warn)  # what other machines deployed (the hosts' journal)
     current = store.current(session.environment.name)
     deployed = render.desired_from_manifest(current.manifest) if current and current.manifest.get("hosts") else {}

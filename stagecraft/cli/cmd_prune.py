@@ -8,6 +8,7 @@ from ..deploy.retention import RETAIN_RELEASES
 from . import output
 from .context import env_context
 from .settings import global_options
+from .types import COUNT
 
 
 @click.command(help="""Free disk space on the hosts, keeping what a rollback needs.
@@ -22,7 +23,7 @@ Examples:
   stagecraft prune -e prod
   stagecraft prune -e prod --keep 10 -o json
 """)
-@click.option("--keep", type=click.IntRange(min=1), default=RETAIN_RELEASES, show_default=True,
+@click.option("--keep", type=COUNT, default=RETAIN_RELEASES, show_default=True,
               help="Keep the images of the last N completed releases.")
 @global_options
 def prune(keep: int):

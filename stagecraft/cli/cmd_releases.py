@@ -9,16 +9,20 @@ import click
 
 from ..state.store import KINDS
 from . import output
+from .types import COUNT
 from .settings import global_options, settings
 
+GO_LOG_MAX_BYTES = 64 << 20
 
-def _store():
+
+def _store(read_only: bool = True):
     """The local store, with the release journal of the environment's hosts merged in (when an
-    environment is given and its hosts answer): a machine with an empty state dir sees the history."""
+    environment is given and its hosts answer): a machine with an empty state dir sees the history.
+    read_only: list and show change nothing on disk (the merge happens in a copy in memory)."""
     from ..errors import StagecraftError
     from ..state import journal, open_store
 
-    store = open_store(settings().state_dir)
+    store = open_store(settings().state_dir, read_only=read_only)
     if settings().get("env"):
         from .context import env_context
 
@@ -51,7 +55,7 @@ interrupted, failed, running, completed or pending.
 Example:
   stagecraft releases list -e prod --limit 5
 """)
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most N releases.")
+@click.option("--limit", type=COUNT, default=50, show_default=True, help="Show at most N releases.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only releases of this kind.")
 @global_options
 def list_(limit: int, kind: str | None):
@@ -129,15 +133,15 @@ Example:
 def import_(path: str | None):
     from ..errors import UserError
 
+    from ..files import read_text
+
     source = Path(path) if path else settings().config_path.resolve().parent / ".stagecraft" / "releases.json"
     try:
-        data = json.loads(source.read_text())
-    except FileNotFoundError:
-        raise UserError(f"PATH: {source} not found") from None
+        data = json.loads(read_text(source, "PATH", limit=GO_LOG_MAX_BYTES))
     except json.JSONDecodeError as exc:
         raise UserError(f"PATH: {source} is not valid JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("releases"), list):
         raise UserError(f"PATH: {source} has no 'releases' list")
-    imported = _store().import_go_releases(data)
+    imported = _store(read_only=False).import_go_releases(data)
     output.data({"source": str(source), "imported": imported},
                 lambda d: f"Imported {len(d['imported'])} release(s) from {d['source']}")

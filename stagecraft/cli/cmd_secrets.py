@@ -7,6 +7,7 @@ import sys
 import click
 
 from . import output
+from .cmd_deploy import LOCK_WAIT
 from .context import deploy_session, env_context
 from .settings import global_options, settings
 
@@ -117,8 +118,7 @@ Examples:
   stagecraft secrets sync -e prod
   stagecraft secrets sync -e prod --dry-run -o json
 """)
-@click.option("--lock-wait", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
-              help="Wait up to SECONDS for another run on this environment to finish.")
+@LOCK_WAIT
 @global_options
 def secrets_sync(lock_wait: float):
     from ..deploy import hostenv

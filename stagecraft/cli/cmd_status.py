@@ -10,6 +10,7 @@ import click
 from . import output
 from .context import env_context
 from .settings import global_options, settings
+from .types import Seconds
 
 
 def _describe(d: dict) -> str:
@@ -41,7 +42,7 @@ Examples:
   stagecraft status -e prod -o json
   stagecraft status -e prod --watch 5
 """)
-@click.option("--watch", "watch", type=click.FloatRange(min=1), metavar="SECONDS", default=None,
+@click.option("--watch", "watch", type=Seconds(min=1), metavar="SECONDS", default=None,
               help="Refresh every SECONDS until Ctrl-C.")
 @global_options
 def status(watch: float | None):

@@ -55,7 +55,7 @@ class EnvContext:
         """The last completed deploy or rollback of the environment: what its hosts run."""
         from ..state import open_store
 
-        return open_store(self.state_dir).current(self.environment.name)
+        return open_store(self.state_dir, read_only=True).current(self.environment.name)
 
 
 def env_context() -> EnvContext:

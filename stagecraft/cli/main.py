@@ -113,7 +113,7 @@ def cli():
 
 def main(argv: list[str] | None = None) -> None:
     from ..errors import INTERNAL_ERROR, USER_ERROR, ConfigError, StagecraftError
-    from .output import emit_json, error
+    from .output import error
 
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -121,33 +121,52 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
-        error("aborted")
-        sys.exit(USER_ERROR)
+        _fail(args, USER_ERROR, "aborted")
     except click.ClickException as exc:  # usage errors are user errors: exit 1, not click's 2
+        if _wants_json(args):
+            _json_error(USER_ERROR, [{"message": exc.format_message()}])
         exc.show()
         sys.exit(USER_ERROR)
     except StagecraftError as exc:
-        if isinstance(exc, ConfigError) and _wants_json(args):
-            emit_json({"ok": False, "errors": [i.as_dict() for i in exc.issues]})
-        error(exc.message if not isinstance(exc, ConfigError) else
-              f"invalid configuration ({len(exc.issues)} problem{'s' if len(exc.issues) != 1 else ''}):\n"
-              + "\n".join(f"  {i}" for i in exc.issues))
-        if exc.hint:
-            click.echo(f"hint: {exc.hint}", err=True)
-        sys.exit(exc.exit_code)
+        if isinstance(exc, ConfigError):
+            if _wants_json(args):
+                _json_error(exc.exit_code, [i.as_dict() for i in exc.issues])
+            error(f"invalid configuration ({len(exc.issues)} problem{'s' if len(exc.issues) != 1 else ''}):\n"
+                  + "\n".join(f"  {i}" for i in exc.issues))
+            sys.exit(exc.exit_code)
+        _fail(args, exc.exit_code, exc.message, exc.hint)
     except KeyboardInterrupt:
-        error("interrupted")
-        sys.exit(130)
+        _fail(args, 130, "interrupted")
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
-        error(f"internal error: {type(exc).__name__}: {exc}")
         if os.environ.get("STAGECRAFT_DEBUG"):
             import traceback
 
             traceback.print_exc()
-        else:
-            click.echo("This is a bug in Stagecraft. Re-run with STAGECRAFT_DEBUG=1 for a traceback.", err=True)
-        sys.exit(INTERNAL_ERROR)
+        _fail(args, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",
+              None if os.environ.get("STAGECRAFT_DEBUG") else
+              "this is a bug in Stagecraft; re-run with STAGECRAFT_DEBUG=1 for a traceback")
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail(args, code: int, message: str, hint: str | None = None):
+    """The error on stderr (and as a JSON object on stdout with --output json); exit `code`."""
+    from .output import error
+
+    if _wants_json(args):
+        _json_error(code, [{"message": message, **({"hint": hint} if hint else {})}])
+    error(message)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    sys.exit(code)
+
+
+def _json_error(code: int, errors: list[dict]) -> None:
+    from .output import emit_json
+
+    try:
+        emit_json({"ok": False, "exit_code": code, "errors": errors})
+    except Exception:  # noqa: BLE001 - a broken stdout must not hide the error on stderr
+        pass
 
 
 def _wants_json(args) -> bool:

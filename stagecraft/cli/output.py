@@ -11,12 +11,13 @@ from .settings import settings
 
 
 def emit_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    # allow_nan=False: strict JSON, never NaN or Infinity (a value that is one fails loudly instead)
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=False))
 
 
 def emit_json_line(obj) -> None:
     """One JSON object per line, for streams (logs -f -o json)."""
-    click.echo(json.dumps(obj, sort_keys=True, default=str))
+    click.echo(json.dumps(obj, sort_keys=True, default=str, allow_nan=False))
 
 
 def data(obj, text=None) -> None:

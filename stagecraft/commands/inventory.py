@@ -97,10 +97,9 @@ def _tailscale_vars(config, env, host) -> dict:
 
 
 def _read_ca(path: Path) -> str:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UserError(f"project.images.registry_ca_file: cannot read {path}: {exc.strerror}") from None
+    from ..files import read_text
+
+    text = read_text(path, "project.images.registry_ca_file")
     if "BEGIN CERTIFICATE" not in text:
         raise UserError(f"project.images.registry_ca_file: {path} is not a PEM certificate")
     return text

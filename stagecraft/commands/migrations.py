@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.sql$")
-TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+FILE_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]*\.sql\Z")
+TABLE_NAME = re.compile(r"\A[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?\Z")
+MAX_SQL_BYTES = 64 << 20  # a migration may carry data; bounded all the same (it is held in memory)
 APPLIED_MARK = "stagecraft-applied "
 ABSENT_MARK = "stagecraft-no-table"
 
@@ -46,6 +47,7 @@ class MigrationStatus:
 def read_files(directory: Path, key_path: str) -> list[MigrationFile]:
     """The migration files of a directory in apply order. key_path names the config key in errors."""
     from ..errors import UserError
+    from ..files import read_text
 
     if not directory.is_dir():
         raise UserError(f"{key_path}: directory not found: {directory}")
@@ -56,7 +58,7 @@ def read_files(directory: Path, key_path: str) -> list[MigrationFile]:
         if not FILE_NAME.match(path.name):
             raise UserError(f"{key_path}: migration file name '{path.name}' may only use letters, digits, '_', "
                             "'-' and '.'")
-        sql = path.read_text(encoding="utf-8")
+        sql = read_text(path, key_path, limit=MAX_SQL_BYTES)
         files.append(MigrationFile(path.name, hashlib.sha256(sql.encode()).hexdigest(), sql))
     return files
 

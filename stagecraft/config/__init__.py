@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError, UserError
-from .issues import ConfigIssue
+from ..files import FileRefused, exists
+from .issues import ConfigIssue, format_path, refused_issue, yaml_issues
 from .model import Config, check, compose_issues
 from .project import compose_path
 from .yamlpos import LoadedYaml, Position, YamlSyntaxError, load_yaml_file
@@ -29,12 +30,16 @@ class LoadedConfig:
 
         env = self.config.environment(env_name)
         env_file = (self.base_dir / env.env_file) if env.env_file else None
-        if env_file is not None and not env_file.is_file():
-            raise ConfigError([ConfigIssue(self.doc.position(("environments", env_name, "env_file")),
-                                           f"environments.{env_name}.env_file",
-                                           f"file not found: {env.env_file}")])
+        key = ("environments", env_name, "env_file")
         # The env_file and the process environment (secrets.provider `command` adds values at deploy time).
-        variables = r.load_variables(env_file, environ)
+        try:
+            if env_file is not None and not exists(env_file):
+                raise ConfigError([ConfigIssue(self.doc.position(key), format_path(key),
+                                               f"file not found: {env.env_file}")])
+            variables = r.load_variables(env_file, environ)
+        except FileRefused as exc:
+            at = self.doc.position(key)
+            raise ConfigError([ConfigIssue(at, format_path(key), f"{exc.path}:{exc.line}: {exc.reason}")]) from None
         data, issues = r.interpolate(self.doc.data, variables, self.doc)
         if not issues:
             # Interpolated values meet the same rules as written ones (their patterns were deferred).
@@ -74,7 +79,7 @@ class ResolvedEnvironment:
 
 def compose_document(path: Path) -> dict | None:
     """The compose file as data, or None when there is no such file."""
-    if not path.is_file():
+    if not exists(path, "compose file"):
         return None
     from .compose import load
 
@@ -90,23 +95,35 @@ def compose_service_names(path: Path) -> list[str] | None:
     return sorted(services) if isinstance(services, dict) else []
 
 
+def yaml_document(path: Path) -> LoadedYaml:
+    """A YAML file with positions; raise ConfigError (file:line:col) for a refused file or bad YAML."""
+    try:
+        return load_yaml_file(path)
+    except FileRefused as exc:
+        raise ConfigError([refused_issue(exc)], path=str(path)) from None
+    except YamlSyntaxError as exc:
+        raise ConfigError(yaml_issues(exc), path=str(path)) from None
+
+
 def load_config(path: str | Path) -> LoadedConfig:
     """Load, validate and parse a config file; raise ConfigError listing every problem."""
-    from . import schema
+    from . import named_files, schema
 
     path = Path(path)
-    if not path.is_file():
+    if not exists(path, "config file"):
         raise UserError(f"config file not found: {path}", hint="run 'stagecraft init' to create one, or pass -c PATH")
-    try:
-        doc = load_yaml_file(path)
-    except YamlSyntaxError as exc:
-        raise ConfigError([ConfigIssue(exc.position, "(syntax)", exc.problem)], path=str(path)) from None
+    doc = yaml_document(path)
     issues = schema.validate(doc)
     compose = None
     if isinstance(doc.data, dict):
+        issues = sorted(set(issues) | set(named_files.issues(doc, path.parent)))
         project = doc.data.get("project") if isinstance(doc.data.get("project"), dict) else {}
         compose_file = project.get("compose_file") if isinstance(project.get("compose_file"), str) else None
-        compose = compose_document(compose_path(path.parent, compose_file))
+        try:
+            compose = compose_document(compose_path(path.parent, compose_file))
+        except FileRefused as exc:  # the path itself is unusable (too long, a symlink loop...)
+            key = ("project", "compose_file")
+            raise ConfigError([ConfigIssue(doc.position(key), format_path(key), exc.reason)], path=str(path)) from None
         services = compose.get("services") if compose is not None else None
         names = None if compose is None else sorted(services) if isinstance(services, dict) else []
         try:

@@ -123,7 +123,10 @@ def split_problems(env, placement: dict[str, str], compose: dict) -> list[tuple[
 # --- Reading a compose file as Compose does: its tags, `include:` and `extends:` -------------------
 
 
-class _Loader(yaml.SafeLoader):
+from .yamlpos import _Loader as _BaseLoader  # noqa: E402
+
+
+class _Loader(_BaseLoader):
     """Compose's own tags: `!reset` (back to the default: the key is dropped) and `!override` (the value
     replaces, not merges). In one file nothing merges, so `!override` is the value itself."""
 
@@ -156,9 +159,12 @@ def _drop_resets(node):
     return node
 
 
-def parse(text: str):
-    """Compose YAML (anchors, merge keys, `!reset`, `!override`) as plain data; raises yaml.YAMLError."""
-    return _drop_resets(yaml.load(text, Loader=_Loader))  # noqa: S506 (SafeLoader subclass)
+def parse(text: str, file: str = "docker-compose.yml"):
+    """Compose YAML (anchors, merge keys, `!reset`, `!override`) as plain data, with the same limits
+    and key checks as stagecraft.yml (yamlpos); raises yamlpos.YamlSyntaxError."""
+    from .yamlpos import load_yaml
+
+    return _drop_resets(load_yaml(text, file, _Loader).data)
 
 
 def _rebase(spec: dict, prefix: str) -> dict:
@@ -241,21 +247,31 @@ def load(path: Path, _depth: int = 0) -> dict:
     """A compose file as Compose reads it: tags, `include:` (the included files' services, volumes,
     networks, secrets and configs join this project, their relative paths rebased) and `extends:`
     resolved. Raises UserError naming the file."""
-    from ..errors import UserError
+    from ..errors import ConfigError, UserError
+    from . import schema
+    from .compose_schema import SCHEMA
+    from .issues import refused_issue, yaml_issues
 
     path = Path(path)
     if _depth > 8:
         raise UserError(f"{path}: include nests deeper than 8 files")
-    if not path.is_file():
+    from ..files import FileRefused, exists, read_text
+
+    if not exists(path, "compose file"):
         raise UserError(f"{path}: compose file not found")
-    if path.stat().st_size > MAX_COMPOSE_BYTES:
-        raise UserError(f"{path}: larger than {MAX_COMPOSE_BYTES} bytes; is this a compose file?")
+    from .yamlpos import YamlSyntaxError, load_yaml
+
     try:
-        data = parse(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: invalid compose YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a compose file is a mapping with `services:`")
+        doc = load_yaml(read_text(path, "compose file", limit=MAX_COMPOSE_BYTES), str(path), _Loader)
+    except FileRefused as exc:
+        raise ConfigError([refused_issue(exc)], path=str(path)) from None
+    except YamlSyntaxError as exc:
+        raise ConfigError(yaml_issues(exc), path=str(path)) from None
+    doc.data = {} if doc.data is None else _drop_resets(doc.data)
+    issues = schema.validate(doc, SCHEMA)  # the shapes of the keys Stagecraft reads
+    if issues:
+        raise ConfigError(issues, path=str(path))
+    data = doc.data
     for entry in data.pop("include", None) or []:
         paths = entry if isinstance(entry, str) else (entry or {}).get("path")
         for rel in paths if isinstance(paths, list) else [paths]:

@@ -29,3 +29,13 @@ class ConfigIssue:
     def as_dict(self) -> dict:
         p = self.position
         return {"file": p.file, "line": p.line, "column": p.column, "key": self.key_path, "message": self.message}
+
+
+def refused_issue(exc) -> ConfigIssue:
+    """A files.FileRefused about a whole file (config, compose) as an issue at its place in that file."""
+    return ConfigIssue(Position(exc.path, exc.line, exc.column), "(file)", exc.reason)
+
+
+def yaml_issues(exc) -> list[ConfigIssue]:
+    """The problems of a yamlpos.YamlSyntaxError as issues ("(syntax)" when no key is involved)."""
+    return [ConfigIssue(pos, format_path(key) if key else "(syntax)", msg) for pos, key, msg in exc.problems]

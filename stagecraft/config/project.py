@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ def compose_path(base_dir, compose_file: str | None) -> Path:
     if compose_file and compose_file != DEFAULT_COMPOSE_FILE:
         return base / compose_file
     for name in COMPOSE_FILE_NAMES:
-        if (base / name).is_file():
+        if os.path.lexists(base / name):  # a FIFO or folder of that name is refused when it is read
             return base / name
     return base / DEFAULT_COMPOSE_FILE
 

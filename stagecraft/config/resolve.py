@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from ..files import exists
 from .issues import ConfigIssue, format_path
 from .secrets import REDACTED, looks_secret
 from .yamlpos import LoadedYaml
@@ -14,20 +15,24 @@ from .yamlpos import LoadedYaml
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def load_variables(env_file: Path | None, environ: dict | None = None) -> dict[str, str]:
-    """Values from the env file (if it exists), overridden by the process environment."""
+def load_variables(env_file: Path | None, environ: dict | None = None, what: str | None = None) -> dict[str, str]:
+    """Values from the env file (if it exists; see envfile.read), overridden by the process environment."""
     values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        from dotenv import dotenv_values
+    if env_file is not None and exists(env_file, what):
+        from . import envfile
 
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(envfile.read(env_file, what))
     values.update(os.environ if environ is None else environ)
     return values
+
+
+MAX_INTERPOLATED = 8 << 20  # characters ${VAR} may add in all (a 1 MiB value named a thousand times...)
 
 
 def interpolate(data, variables: dict[str, str], doc: LoadedYaml | None = None, path=()):
     """Return (new data, issues). Only string values are interpolated; keys are left alone."""
     issues: list[ConfigIssue] = []
+    added = [0]
 
     def sub(text: str, where) -> str:
         def replace(m: re.Match) -> str:
@@ -36,8 +41,15 @@ def interpolate(data, variables: dict[str, str], doc: LoadedYaml | None = None, 
             name, default = m.group(1), m.group(2)
             value = variables.get(name)
             if default is not None:  # compose semantics: ${VAR:-d} also replaces an empty value
-                return value if value else default
+                value = value if value else default
             if value is not None:
+                added[0] += len(value)
+                if added[0] > MAX_INTERPOLATED:
+                    if added[0] - len(value) <= MAX_INTERPOLATED:  # said once, where it happens
+                        issues.append(ConfigIssue(doc.position(where) if doc else None, format_path(where),
+                                                  f"${{...}} values add more than {MAX_INTERPOLATED} characters "
+                                                  "to the config in all; refusing to build it"))
+                    return ""
                 return value
             pos = doc.position(where) if doc else None
             issues.append(ConfigIssue(pos, format_path(where),

@@ -28,19 +28,57 @@ def load_schema() -> dict:
 
 @cache
 def _validator():
-    from jsonschema import Draft202012Validator  # imported lazily: keeps --help fast
-
-    return Draft202012Validator(load_schema())
+    return _validator_class()(load_schema())
 
 
-def validate(doc: LoadedYaml, *, resolved: bool = False) -> list[ConfigIssue]:
-    """Every schema violation in doc, each with its key path and file position. Before interpolation
-    (resolved=False) a value holding a ${VAR} reference is not held to its pattern yet: the environment's
-    interpolated value is (LoadedConfig.resolve validates again with resolved=True)."""
+@cache
+def _validator_class():
+    from jsonschema import Draft202012Validator, ValidationError, validators  # lazily: keeps --help fast
+
+    def pattern(validator, patrn, instance, schema):
+        if validator.is_type(instance, "string") and not _anchored(patrn).search(instance):
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    # jsonschema matches with re.search, where `$` also matches before a final newline: "shop\n" would
+    # pass ^[a-z]+$ and reach container names and .env lines. Every pattern of the schema ends at \Z.
+    return validators.extend(Draft202012Validator, {"pattern": pattern})
+
+
+@cache
+def _anchored(pattern: str) -> re.Pattern:
+    """pattern compiled with each `$` outside a character class meaning the very end of the text."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":  # a leading ] is a literal inside the class
+                out.append("[]")
+                i += 2
+                continue
+        elif c == "$":
+            c = r"\Z"
+        out.append(c)
+        i += 1
+    return re.compile("".join(out))
+
+
+def validate(doc: LoadedYaml, schema: dict | None = None, *, resolved: bool = False) -> list[ConfigIssue]:
+    """Every violation of `schema` (default: stagecraft.yml's) in doc, each with its key path and file
+    position. Before interpolation (resolved=False) a value holding a ${VAR} reference is not held to its
+    pattern yet: the environment's interpolated value is (LoadedConfig.resolve validates again with
+    resolved=True)."""
     if not isinstance(doc.data, dict):
         return [ConfigIssue(doc.position(()), "(top level)", "the file must contain a mapping (key: value pairs)")]
+    validator = _validator() if schema is None else _validator_class()(schema)
     issues: list[ConfigIssue] = []
-    for error in _validator().iter_errors(doc.data):
+    for error in validator.iter_errors(doc.data):
         if resolved or not _deferred(error):
             issues.extend(_explain(error, doc))
     return sorted(set(issues))

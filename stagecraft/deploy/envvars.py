@@ -21,7 +21,8 @@ def env_names(ctx, *, require_values: bool = False) -> tuple[list[str], dict]:
     declared = set(ctx.config.secrets.keys) | {n for s in ctx.config.services.values() for n in s.secrets}
     names = set(declared)
     if env.env_file:
-        names |= set(load_variables(Path(ctx.config.base_dir) / env.env_file, environ={}))
+        names |= set(load_variables(Path(ctx.config.base_dir) / env.env_file, environ={},
+                                    what=f"environments.{env.name}.env_file"))
     from ..secrets import provider_for
 
     # secrets.provider: env (env_file + process environment) or command (a vault's CLI, ...).

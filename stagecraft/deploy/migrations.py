@@ -154,7 +154,7 @@ def deployed_image(ctx, host: str, service: str) -> str | None:
     from ..commands.compose_render import HostDeploy
     from ..state import open_store
 
-    current = open_store(ctx.state_dir).current(ctx.environment.name)
+    current = open_store(ctx.state_dir, read_only=True).current(ctx.environment.name)
     entry = ((current.manifest.get("hosts") or {}).get(host) if current else None) or {}
     return (HostDeploy.from_manifest(host, entry).images.get(service) or None) if entry.get("compose") else None
 

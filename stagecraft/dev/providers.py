@@ -83,11 +83,11 @@ def _encore(kind: str, dev: dict, where: str, base_dir: Path, variables: dict, e
     file_values = {}
     if dev.get("env_file"):
         env_file = workdir / dev["env_file"]
-        if not env_file.is_file():
+        if not env_file.exists():
             raise UserError(f"dev: {where}.env_file: file not found: {env_file}")
-        from dotenv import dotenv_values
+        from ..config import envfile
 
-        file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        file_values = envfile.read(env_file, f"{where}.env_file")
     env = {**extra_env, **file_values}
     if dev.get("disable_telemetry"):
         env["DISABLE_ENCORE_TELEMETRY"] = "1"

@@ -48,16 +48,17 @@ class CommandProvider(EnvProvider):
         return proc.stdout
 
     def values(self, names, variables: dict) -> dict:
-        import io
-
-        from dotenv import dotenv_values
+        from ..config import envfile
 
         out = super().values(names, variables)
         wanted = set(names)
         if self.config.secrets.command:
             text = self._run(self.config.secrets.command, "secrets.command")
-            parsed = dotenv_values(stream=io.StringIO(text), interpolate=False)
-            out.update({k: v for k, v in parsed.items() if k in wanted and v is not None})
+            try:
+                parsed = envfile.values_of(text, interpolate=False)
+            except envfile.EnvTextError as exc:  # never the line itself: it may hold a value
+                raise ExternalError(f"secrets.command: its output {exc.reason}") from None
+            out.update({k: v for k, v in parsed.items() if k in wanted})
         for name, command in self.config.secrets.commands:
             if name in wanted:
                 out[name] = self._run(command, f"secrets.commands.{name}").rstrip("\n")

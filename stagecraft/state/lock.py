@@ -50,8 +50,13 @@ def _key(state_dir: Path, env: str) -> tuple[str, str]:
 
 
 def _open(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # close-on-exec: children never get it
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # close-on-exec: children never get it; O_NONBLOCK: a FIFO put there cannot make this wait
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        raise UserError(f"lock file {path}: {exc.strerror}",
+                        hint="the state dir must be a writable folder (or set STAGECRAFT_STATE_DIR to one)") from None
 
 
 def _read(fd: int) -> dict:

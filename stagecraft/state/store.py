@@ -15,8 +15,13 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
+from ..errors import UserError
+from ..files import check_regular
 from .schema import migrate
+
+MAX_STATE_BYTES = 1 << 40  # no real bound: the history is the user's; only special files are refused
 
 PHASES = ("build", "push", "migrate_pre", "rollout", "migrate_post", "finalize")
 STATUSES = ("pending", "running", "completed", "failed", "skipped", "interrupted")
@@ -85,16 +90,27 @@ class Release:
 
 
 class Store:
-    def __init__(self, path: Path):
+    """The release history in `path`. read_only: a copy in memory of what the file holds now (an empty
+    history when there is no file): commands that only show history change nothing on disk, not even
+    when they merge the hosts' journal or mark dead runs for display."""
+
+    def __init__(self, path: Path, *, read_only: bool = False):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        migrate(self.conn)
-        os.chmod(path, 0o600)
+        self.read_only = read_only
+        try:
+            self.conn = _open_copy(path) if read_only else _open_file(path)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise _unusable(path, str(exc)) from None
+            raise UserError(f"state database {path} is damaged or not a Stagecraft state file ({exc})",
+                            hint=f"move it away (mv '{path}' '{path}.broken') and re-run: a new one starts "
+                                 "empty, and `stagecraft releases list -e ENV` brings back the deploys and "
+                                 "rollbacks recorded on the hosts") from None
+        except OSError as exc:
+            raise _unusable(path, exc.strerror or str(exc)) from None
 
     def close(self) -> None:
         self.conn.close()
@@ -264,21 +280,84 @@ class Store:
         """Import `.stagecraft/releases.json` of the earlier Go tool; already imported ids are skipped."""
         imported = []
         with self._tx() as c:
-            for rel in sorted(data.get("releases") or [], key=lambda r: (r.get("timestamp", ""), r.get("id", ""))):
+            entries = [r for r in data.get("releases") or [] if isinstance(r, dict)]
+            for rel in sorted(entries, key=lambda r: (str(r.get("timestamp", "")), str(r.get("id", "")))):
+                rel = {k: v if isinstance(v, (str, dict)) or v is None else str(v) for k, v in rel.items()}
                 rid = rel.get("id")
-                if not rid or c.execute("SELECT 1 FROM releases WHERE id=?", (rid,)).fetchone():
+                if not isinstance(rid, str) or not rid or \
+                        c.execute("SELECT 1 FROM releases WHERE id=?", (rid,)).fetchone():
                     continue
                 c.execute("INSERT INTO releases(id, environment, kind, version, commit_sha, created_at, finished_at,"
                           " previous_id, command, manifest) VALUES (?,?,?,?,?,?,?,?,?,?)",
                           (rid, rel.get("environment", ""), "deploy", rel.get("version", ""),
                            rel.get("commit_sha", ""), rel.get("timestamp", ""), rel.get("timestamp"),
                            rel.get("previous_id") or None, "imported from releases.json", "{}"))
-                phases = rel.get("phases") or {}
+                phases = rel.get("phases") if isinstance(rel.get("phases"), dict) else {}
                 c.executemany("INSERT INTO phases(release_id, position, name, status) VALUES (?,?,?,?)",
                               [(rid, i, p, phases.get(p, "pending") if phases.get(p) in STATUSES else "pending")
                                for i, p in enumerate(PHASES)])
                 imported.append(rid)
         return imported
+
+
+def _unusable(path: Path, reason: str) -> UserError:
+    return UserError(f"state dir {path.parent}: cannot keep {path.name} there ({reason})",
+                     hint="make it a writable folder (or remove the file in its place), or set "
+                          "STAGECRAFT_STATE_DIR to one")
+
+
+def _check_file(path: Path) -> None:
+    """A regular file that is empty (a new database) or starts like one: SQLite itself takes a file of a
+    few stray bytes for an empty database."""
+    check_regular(path, "state database", limit=MAX_STATE_BYTES)
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head and head != b"SQLite format 3\x00":
+        raise sqlite3.DatabaseError("file is not a database")
+
+
+def _check(conn) -> None:
+    """Refuse a damaged file now rather than in the middle of a command (DatabaseError)."""
+    result = conn.execute("PRAGMA quick_check").fetchone()[0]
+    if result != "ok":
+        raise sqlite3.DatabaseError(result)
+
+
+def _open_file(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        _check_file(path)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    try:
+        _check(conn)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        os.chmod(path, 0o600)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _open_copy(path: Path):
+    """state.db copied into memory, read without creating anything: while a writer has a WAL open its
+    -wal and -shm exist and are read; otherwise the file is read as immutable (read-only SQLite would
+    create -wal and -shm beside it)."""
+    if path.parent.exists() and not path.parent.is_dir():
+        raise _unusable(path, "it is not a folder")
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    if not path.exists():
+        return memory
+    _check_file(path)
+    wal = path.with_name(path.name + "-wal").exists()
+    source = sqlite3.connect(f"file:{quote(str(path))}?{'mode=ro' if wal else 'immutable=1'}", uri=True,
+                             timeout=30)
+    try:
+        _check(source)
+        source.backup(memory)
+    finally:
+        source.close()
+    return memory
 
 
 class _Tx:
@@ -296,11 +375,12 @@ class _Tx:
         return False
 
 
-def open_store(state_dir: Path) -> Store:
-    """Open the state; releases left open by a process that no longer exists become interrupted."""
+def open_store(state_dir: Path, *, read_only: bool = False) -> Store:
+    """Open the state; releases left open by a process that no longer exists become interrupted (in the
+    in-memory copy only, with read_only: see Store)."""
     from ..paths import private_state
     from . import lock
 
-    store = Store(private_state(Path(state_dir)) / "state.db")
+    store = Store(private_state(Path(state_dir)) / "state.db", read_only=read_only)
     store.mark_dead_runs(lambda env: lock.is_held(state_dir, env))
     return store

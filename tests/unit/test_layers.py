@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "stagecraft"
 
-BASE = {"errors", "process", "plugins", "paths", "resources", "known_hosts", "__version__"}
+BASE = {"errors", "files", "process", "plugins", "paths", "resources", "known_hosts", "__version__"}
 ALLOWED = {
     "base": BASE,
     "config": BASE | {"config"},

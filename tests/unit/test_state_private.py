@@ -49,7 +49,9 @@ def test_cli_state_is_private_under_umask_0(tmp_path):
     for args in (["releases", "list"], ["lock", "status", "-e", "prod"], ["inventory", "-e", "prod"]):
         proc = run(*args)
         assert proc.returncode == 0, proc.stderr
-    (tmp_path / ".stagecraft").chmod(0o755)  # an old, too open state dir is fixed on the next command
+    assert not (tmp_path / ".stagecraft").exists()  # read-only commands create nothing
+    (tmp_path / ".stagecraft").mkdir(mode=0o755)  # an old, too open state dir is fixed on the next command
+    (tmp_path / ".stagecraft").chmod(0o755)
     run("releases", "list")
     assert (tmp_path / ".stagecraft").is_dir()
     assert loose(tmp_path / ".stagecraft") == []

@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from ...errors import UserError
+from ...files import check_regular, read_text
 
 USER_DATA_MAX = 64 * 1024  # the API's limit on user_data
 KEY = "cloud.digitalocean.user_data"
@@ -35,16 +36,12 @@ def read_user_file(base_dir: str | Path, path: str | None) -> tuple[str, str] | 
         return None
     full = Path(path).expanduser()
     full = full if full.is_absolute() else Path(base_dir) / full
-    try:
-        text = full.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{KEY}: file {path} does not exist (it is the path of a cloud-init file)") from None
-    except OSError as exc:
-        raise UserError(f"{KEY}: cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{KEY}: {path} is not UTF-8 text (gzip and binary user data are not supported)") from None
-    if len(text.encode()) > USER_DATA_MAX:
-        raise UserError(f"{KEY}: {path} is {len(text.encode())} bytes; DigitalOcean accepts at most 64 KiB")
+    if not full.exists():
+        raise UserError(f"{KEY}: file {path} does not exist (it is the path of a cloud-init file)")
+    size = check_regular(full, KEY).st_size
+    if size > USER_DATA_MAX:
+        raise UserError(f"{KEY}: {path} is {size} bytes; DigitalOcean accepts at most 64 KiB")
+    text = read_text(full, KEY, limit=USER_DATA_MAX)  # UTF-8 only: gzip and binary user data are not supported
     first = text.lstrip().split("\n", 1)[0].strip()
     for prefix, subtype in FORMATS:
         if first.startswith(prefix):
