@@ -18,6 +18,7 @@ _NAME_RULES = {
     "databases": "database name",
     "services": "service name",
     "publish": "service name",
+    "vars": "variable name",
 }
 
 

@@ -37,7 +37,7 @@ def ansible(*args, cwd: Path) -> subprocess.CompletedProcess:
     return proc
 
 
-def test_rendered_inventories_are_data_to_ansible(tmp_path):
+def test_rendered_inventories_are_data_to_ansible(tmp_path, run_cli):
     """`stagecraft inventory` (YAML and -o json) for values the schema accepts, and render_inventory for
     values it refuses (defence in depth: a discovered address, a config built without the schema)."""
     pwned = tmp_path / "pwned"
@@ -50,12 +50,11 @@ def test_rendered_inventories_are_data_to_ansible(tmp_path):
                                            "from_env_file": "${HOSTILE}"},
                                   "hosts": {"app-1": {"roles": ["app"], "address": "10.0.0.1"}}}}}))
     (tmp_path / ".env.prod").write_text(f'HOSTILE="{values["envfile"]}"\n')
-    cli = [str(BIN / "stagecraft"), "inventory", "-e", "prod"]
-    env = {**os.environ, "STAGECRAFT_STATE_DIR": str(tmp_path / "state")}
-    (tmp_path / "cli.yml").write_text(subprocess.run(cli, cwd=tmp_path, env=env, capture_output=True, text=True,
-                                                     check=True).stdout)
-    listing = subprocess.run(cli + ["-o", "json"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                             check=True).stdout
+    code, text, err = run_cli(["inventory", "-e", "prod"], cwd=tmp_path)
+    assert code == 0, err
+    (tmp_path / "cli.yml").write_text(text)
+    code, listing, err = run_cli(["inventory", "-e", "prod", "-o", "json"], cwd=tmp_path)
+    assert code == 0, err
     # What the schema refuses, built without it: the connection variables themselves.
     from stagecraft.config.model import Config
 

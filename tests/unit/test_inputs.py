@@ -62,6 +62,7 @@ REFUSED = [
     (("volumes", "directories"), [{"path": "/srv/../../etc"}], "absolute path"),
     (("project", "registry"), "registry.example.com/acme --insecure", "registry host"),
     (("environments", "local", "local", "image"), "--privileged", "Docker image reference"),
+    (("environments", "prod", "vars"), {"{{ x }}": 1}, "an Ansible variable name"),
 ]
 
 
