@@ -271,34 +271,36 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
 
 
 def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:
+    """nginx.conf of a host's edge: one server per public host name (`services.<s>.public.host`, `_` for
+    any), holding a location per service (`public.path`): a frontend on / and an API on /api/ share a name."""
     lines = ["worker_processes 1;", "events { worker_connections 1024; }", "http {", "    access_log off;",
              "    include /etc/nginx/upstreams/*.conf;"]
     for name in remote_routed:
         lines.append(f"    upstream svc_{name.replace('-', '_')}_hosts {{")
         lines += [f"        server {p} max_fails=1 fail_timeout=2s;" for p in sorted(peers[name])]
         lines += ["        keepalive 16;", "    }"]
-    first = True
+    servers: dict[str, list[str]] = {}
     for name in sorted(local_routed + remote_routed):
-        upstream = f"svc_{name.replace('-', '_')}" + ("_hosts" if name in remote_routed else "")
-        svc = config.service(name)
-        names = svc.public_host or "_"
+        servers.setdefault(config.service(name).public_host or "_", []).append(name)
+    first = True
+    for names, routed in servers.items():
         listen = "listen 80 default_server;" if first else "listen 80;"
         first = False
-        lines += [
-            "    server {",
-            f"        {listen}",
-            f"        server_name {names};",
-            f"        location {svc.public_path} {{",
-            f"            proxy_pass http://{upstream};",
-            "            proxy_http_version 1.1;",
-            '            proxy_set_header Connection "";',
-            "            proxy_set_header Host $host;",
-            "            proxy_connect_timeout 1s;",
-            "            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
-            "            proxy_next_upstream_tries 0;",
-            "        }",
-            "    }",
-        ]
+        lines += ["    server {", f"        {listen}", f"        server_name {names};"]
+        for name in sorted(routed, key=lambda n: (config.service(n).public_path, n)):
+            upstream = f"svc_{name.replace('-', '_')}" + ("_hosts" if name in remote_routed else "")
+            lines += [
+                f"        location {config.service(name).public_path} {{",
+                f"            proxy_pass http://{upstream};",
+                "            proxy_http_version 1.1;",
+                '            proxy_set_header Connection "";',
+                "            proxy_set_header Host $host;",
+                "            proxy_connect_timeout 1s;",
+                "            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
+                "            proxy_next_upstream_tries 0;",
+                "        }",
+            ]
+        lines.append("    }")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

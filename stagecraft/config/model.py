@@ -123,11 +123,19 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
             placed.setdefault(svc, role_name)
             if compose_services is not None:
                 known("compose service", svc, compose_services, ("roles", role_name, "services", i))
+    routes: dict[tuple[str, str], str] = {}
     for svc_name, svc in services.items():
         if (svc or {}).get("role"):
             known("role", svc["role"], roles, ("services", svc_name, "role"))
         if compose_services is not None:
             known("compose service", svc_name, compose_services, ("services", svc_name))
+        if (svc or {}).get("port"):  # the edge serves one location per public host name and path
+            public = svc.get("public") or {}
+            route = (public.get("host") or "any host", public.get("path", "/"))
+            if route in routes:
+                issue(("services", svc_name, "public"), f"services '{routes[route]}' and '{svc_name}' are both "
+                      f"routed to path {route[1]} of {route[0]}; give one a public.path or public.host")
+            routes.setdefault(route, svc_name)
 
     for section in ("firewall", "volumes"):
         block = data.get(section) or {}
