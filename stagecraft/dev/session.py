@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import ExternalError, StagecraftError, UserError
-from . import certs, hosts, infra
+from . import certs, hosts, infra, migrations
 from .plan import CERT_FILE, KEY_FILE, DevPlan
 from .processes import Printer, ProcessManager, Stopped
 
@@ -101,8 +101,9 @@ def _port_busy(port: int) -> bool:
 
 class Session:
     def __init__(self, plan: DevPlan, *, env: dict, printer: Printer, install_ca: bool = False,
-                 compose: dict | None = None, say=None):
+                 compose: dict | None = None, config=None):
         self.plan = plan
+        self.config = config  # for the dev database's migrations
         self.env = env  # process environment + dev variables: for compose, mkcert and dev processes
         self.printer = printer
         self.install_ca = install_ca
@@ -197,6 +198,14 @@ class Session:
             except ExternalError:
                 # "container is unhealthy" alone says little: the containers' last lines say why.
                 self._run_step("infra", [*infra.base_argv(plan), "logs", "--no-color", "--tail", "20"], check=False)
+                raise
+        if plan.migrations and self.config is not None:
+            self._check_stop()
+            try:
+                migrations.apply_all(plan, self.config, self.env, self.say)
+            except StagecraftError as exc:
+                exc.message = f"dev: {exc.message}"
+                exc.args = (exc.message,)
                 raise
         for spec in plan.processes:
             self._check_stop()
