@@ -279,11 +279,19 @@ def render_edge(config, local_routed: list[str], remote_routed: list[str], peers
         lines.append(f"    upstream svc_{name.replace('-', '_')}_hosts {{")
         lines += [f"        server {p} max_fails=1 fail_timeout=2s;" for p in sorted(peers[name])]
         lines += ["        keepalive 16;", "    }"]
-    servers: dict[str, list[str]] = {}
+    # One server per host name; a service routed to a host name and path another one already has gets a
+    # server of its own, which nginx ignores as a duplicate name (`config validate` warns about it).
+    servers: list[tuple[str, list[str]]] = []
     for name in sorted(local_routed + remote_routed):
-        servers.setdefault(config.service(name).public_host or "_", []).append(name)
+        host, path = config.service(name).public_host or "_", config.service(name).public_path
+        group = next((g for h, g in servers if h == host and path not in {config.service(n).public_path for n in g}),
+                     None)
+        if group is None:
+            servers.append((host, [name]))
+        else:
+            group.append(name)
     first = True
-    for names, routed in servers.items():
+    for names, routed in servers:
         listen = "listen 80 default_server;" if first else "listen 80;"
         first = False
         lines += ["    server {", f"        {listen}", f"        server_name {names};"]

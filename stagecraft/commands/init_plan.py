@@ -89,9 +89,22 @@ def gitignore_lines(existing: str) -> list[str]:
     return [line for line in GITIGNORE if line not in present]
 
 
+ROOT_NAMES = ("web", "frontend", "front", "ui", "app", "site", "www", "client", "nginx", "proxy")
+
+
+def route_paths(services: list[ServicePlan]) -> dict[str, str]:
+    """With several routed services, one answers on / (a frontend or proxy by its name, else the first) and
+    each other one on /<name>/ (the edge passes the path unchanged); one routed service needs no path."""
+    routed = [s.name for s in services if s.port]
+    if len(routed) < 2:
+        return {}
+    root = next((n for key in ROOT_NAMES for n in routed if n == key or n.startswith(key + "-")), routed[0])
+    return {n: f"/{n}/" for n in routed if n != root}
+
+
 def config_context(compose_file: str | None, services: list[ServicePlan]) -> dict:
     """What the `init` template's stagecraft.yml needs besides the project name: services grouped by role
-    in rollout order (data, app, gateway), and which roles are public."""
+    in rollout order (data, app, gateway), which roles are public and the routed services' paths."""
     roles: dict[str, list[str]] = {}
     for s in services:
         roles.setdefault(s.role, []).append(s.name)
@@ -99,4 +112,5 @@ def config_context(compose_file: str | None, services: list[ServicePlan]) -> dic
         roles = {"app": []}
     order = {"db": 0, "app": 1, "gateway": 2}
     return {"compose_file": compose_file, "services": services, "roles": roles,
-            "role_names": sorted(roles, key=lambda r: (order.get(r, 9), r)), "public": public_roles(services)}
+            "role_names": sorted(roles, key=lambda r: (order.get(r, 9), r)), "public": public_roles(services),
+            "paths": route_paths(services)}

@@ -123,19 +123,11 @@ def check(doc: LoadedYaml, compose_services: list[str] | None) -> list[ConfigIss
             placed.setdefault(svc, role_name)
             if compose_services is not None:
                 known("compose service", svc, compose_services, ("roles", role_name, "services", i))
-    routes: dict[tuple[str, str], str] = {}
     for svc_name, svc in services.items():
         if (svc or {}).get("role"):
             known("role", svc["role"], roles, ("services", svc_name, "role"))
         if compose_services is not None:
             known("compose service", svc_name, compose_services, ("services", svc_name))
-        if (svc or {}).get("port"):  # the edge serves one location per public host name and path
-            public = svc.get("public") or {}
-            route = (public.get("host") or "any host", public.get("path", "/"))
-            if route in routes:
-                issue(("services", svc_name, "public"), f"services '{routes[route]}' and '{svc_name}' are both "
-                      f"routed to path {route[1]} of {route[0]}; give one a public.path or public.host")
-            routes.setdefault(route, svc_name)
 
     for section in ("firewall", "volumes"):
         block = data.get(section) or {}
@@ -252,6 +244,15 @@ def compose_warnings(config: Config, compose: dict) -> list[str]:
             if not spec.get("healthcheck"):
                 out.append(f"services.{name}: no healthcheck: a new container counts as healthy as soon as it "
                            "runs, so a broken version can take traffic (add a compose healthcheck)")
+    routes: dict[tuple[str, str], str] = {}
+    for name in sorted(n for n in services if config.service(n).port and n in placement):
+        svc = config.service(name)
+        route = (svc.public_host or "_", svc.public_path)
+        if route in routes:
+            out.append(f"services.{name}: routed like services.{routes[route]} (path {route[1]} of "
+                       f"{svc.public_host or 'any host name'}): only {routes[route]} answers there; give "
+                       f"{name} a public.path (e.g. /api/) or a public.host")
+        routes.setdefault(route, name)
     routed_any = any(config.service(n).port for n in services)
     for role in sorted(config.roles.values(), key=lambda r: r.name):
         if not (role.public and routed_any):
