@@ -127,7 +127,10 @@ def values(template: Manifest, given: dict[str, str], context: dict, ask=None) -
             raise UserError(f"--var {var.name}: required by template {template.name}"
                             + (f" ({var.description})" if var.description else ""))
         else:
-            out[var.name] = var.convert(default, f"template {template.name}: variables.{var.name}.default")
+            try:
+                out[var.name] = var.convert(default, f"template {template.name}: variables.{var.name}.default")
+            except UserError as exc:
+                raise UserError(exc.message, hint=f"pass --var {var.name}=VALUE") from None
     return out
 
 
