@@ -45,6 +45,9 @@ def attach(project_name: str | None, non_interactive: bool, force: bool):
     s = settings()
     config_path = s.config_path
     base = config_path.resolve().parent
+    if not base.is_dir():
+        raise UserError(f"-c: {base} is not a directory; attach works in the repository that holds the compose "
+                        "file (stagecraft.yml goes beside it)")
     default = _existing_name(config_path) or _slug(base.name)
     if not project_name and interactive(non_interactive):
         project_name = click.prompt("Project name", default=default)
