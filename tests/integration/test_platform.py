@@ -41,7 +41,15 @@ def task_done(base: str, host: str | None = None) -> dict:
     raise AssertionError(f"task {task['id']} never done: {found}")
 
 
+def stage(name: str, started=[time.monotonic()]) -> None:
+    """Elapsed time per stage, printed for the record (never asserted: speed goes to benchmarks/)."""
+    now = time.monotonic()
+    print(f"{name}: {now - started[0]:.0f} s")
+    started[0] = now
+
+
 def test_new_platform_runs_under_dev_and_deploys_to_local_hosts(local_hosts, tmp_path):
+    stage("start")
     project = f"{local_hosts.prefix}plat"
     directory = local_hosts.base_dir / "platform"
     ports = {k: free_port() for k in ("api_dev_port", "web_dev_port", "dev_db_port", "dev_redis_port",
@@ -53,6 +61,7 @@ def test_new_platform_runs_under_dev_and_deploys_to_local_hosts(local_hosts, tmp
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["git"] == "initialised and committed"
 
+    stage("new")
     # stagecraft dev: the frontend's dev server forwards /api/ to the API, whose worker thread completes tasks.
     dev_env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"}
     try:
@@ -67,6 +76,7 @@ def test_new_platform_runs_under_dev_and_deploys_to_local_hosts(local_hosts, tmp
         assert status["database"]["ok"] and status["redis"]["ok"] and status["redis"]["created"] == 1
         assert env.cli("dev", "down", env=dev_env).returncode == 0
         assert docker_lines("ps", "-aq", "--filter", f"label=stagecraft.dev={project}") == []
+        stage("dev")
     finally:
         env.cli("dev", "down", env=dev_env, check=False)
         subprocess.run(["docker", "volume", "rm", f"{project}-dev_dbdata", f"{project}-dev_redisdata"],
@@ -75,9 +85,11 @@ def test_new_platform_runs_under_dev_and_deploys_to_local_hosts(local_hosts, tmp
     # The local rehearsal: db and redis on data-1, web, api and worker on app-1.
     local_hosts.envs["platform"] = env
     env.up()
+    stage("infra up")
     deployed = json.loads(env.cli("deploy", "-e", "local", "-o", "json", timeout=1800).stdout)
     base = f"http://{env.hosts['app-1']}"
     assert list(deployed["urls"]) == [f"{base}/"] and deployed["urls"][f"{base}/"].startswith("200 <!doctype html>")
+    stage("deploy")
     release = json.loads(env.cli("releases", "show", deployed["release"], "-e", "local", "-o", "json").stdout)
     assert [t["test"] for t in release["manifest"]["tests"] if t["passed"]] == [
         ".stagecraft/tests/health.sh", ".stagecraft/tests/smoke.sh"]

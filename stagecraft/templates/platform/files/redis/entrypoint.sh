@@ -1,16 +1,9 @@
-# Runs redis-server as the redis user with append-only persistence in /data. The password comes from
-# REDIS_PASSWORD and goes into a config file only redis can read, never onto the command line.
+# Runs redis-server with append-only persistence in /data. The password comes from REDIS_PASSWORD and goes
+# into a config file only this user can read, never onto the command line.
 set -eu
 : "${REDIS_PASSWORD:?REDIS_PASSWORD must be set}"
-conf=/run/redis.conf
 umask 077
-{
-  echo "bind 0.0.0.0"
-  echo "port 6379"
-  echo "dir /data"
-  echo "appendonly yes"
-  echo "protected-mode no"
-  printf 'requirepass "%s"\n' "$REDIS_PASSWORD"
-} > "$conf"
-chown redis:redis "$conf" /data
-exec runuser -u redis -- redis-server "$conf"
+conf=/tmp/redis.conf
+printf 'bind 0.0.0.0\nport 6379\ndir /data\nappendonly yes\nprotected-mode no\nrequirepass "%s"\n' \
+  "$REDIS_PASSWORD" > "$conf"
+exec redis-server "$conf"
