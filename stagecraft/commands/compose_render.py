@@ -291,7 +291,8 @@ def render_edge(config, local_routed: list[str], remote_routed: list[str], peers
         else:
             group.append(name)
     first = True
-    for names, routed in servers:
+    # The catch-all (`_`) answers requests for names no server claims (e.g. http://<address>/).
+    for names, routed in sorted(servers, key=lambda server: server[0] != "_"):
         listen = "listen 80 default_server;" if first else "listen 80;"
         first = False
         lines += ["    server {", f"        {listen}", f"        server_name {names};"]
