@@ -46,6 +46,7 @@ class DevPlan:
     options: Options = field(default_factory=Options)
     http_port: int = 80
     https_port: int = 443
+    proxy_address: str = "127.0.0.1"
 
     @property
     def dev_dir(self) -> Path:
@@ -114,7 +115,7 @@ def build_plan(config, base_dir: Path, variables: dict, options: Options, *, tra
                    {p.name: f"http://127.0.0.1:{p.port}" for p in processes if p.port and p.name != "proxy"},
                    processes=tuple(processes), infra_services=tuple(infra), files=files, migrations=migrations,
                    options=options,
-                   http_port=http_port, https_port=https_port)
+                   http_port=http_port, https_port=https_port, proxy_address=dev.address)
 
 
 def _infra_services(compose: dict, by_process: set, wanted) -> list[str]:

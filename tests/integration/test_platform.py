@@ -70,7 +70,11 @@ def test_new_platform_runs_under_dev_and_deploys_to_local_hosts(local_hosts, tmp
         log = (directory / ".stagecraft" / "dev" / "dev.log").read_text()
         assert "migrations: main: applying 2 migration(s)" in log
         proxy = f"http://127.0.0.1:{ports['dev_http_port']}"
-        done = task_done(proxy, host=f"app.{project}.localhost")
+        try:
+            done = task_done(proxy, host=f"app.{project}.localhost")
+        except Exception:
+            print((directory / ".stagecraft" / "dev" / "dev.log").read_text()[-5000:])
+            raise
         assert done["result"].startswith("4 words")
         status = http(f"{proxy}/api/status", host=f"api.{project}.localhost")
         assert status["database"]["ok"] and status["redis"]["ok"] and status["redis"]["created"] == 1
