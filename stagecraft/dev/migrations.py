@@ -15,7 +15,6 @@ from ..commands import migrations as m
 from ..deploy import migrations as deploy_migrations
 from ..errors import ExternalError
 from . import infra
-from .plan import MIGRATION_STRATEGIES
 
 def container_port(publish: list, host_port: int) -> int:
     """The container port that `dev.publish` maps `host_port` to (the port itself when none does)."""
@@ -58,11 +57,15 @@ class DevPsql:
 def apply_all(plan, config, variables: dict, say) -> list[dict]:
     """Apply the pending migrations of `plan.migrations`; returns deploy.migrations.apply's results."""
     wanted = set(plan.migrations)
+    for name in sorted(wanted):
+        env_name = config.databases[name].connection_env
+        if not variables.get(env_name):  # e.g. a dev database nobody connects to by URL: nothing to apply
+            say(f"migrations: {name}: skipped ({env_name} is not set for dev; set it in the dev env_file)")
+            wanted.discard(name)
     results = []
-    for target in deploy_migrations.database_targets(config, variables, "dev's env_file", strategies=MIGRATION_STRATEGIES):
-        if target.name not in wanted:
-            continue
-        db = config.databases[target.name]
+    for name in sorted(wanted):
+        (target,) = deploy_migrations.database_targets(config, variables, "dev's env_file", only=name)
+        db = config.databases[name]
         psql = DevPsql(plan, target, db.service, variables[db.connection_env], config.dev.publish.get(db.service),
                        variables)
         result = deploy_migrations.apply(psql, lambda text: say(f"migrations: {text}"))
