@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,14 @@ def test_without_a_compose_file_the_dockerfiles_become_one_and_dev_servers_are_p
     assert '#       command: ["npm", "run", "dev"]\n#       workdir: web\n#       port: 5173' in config
     assert yaml.safe_load(config)["services"]["api"]["public"] == {"path": "/api/"}  # web answers on /
     assert not any("gitignore" in n for n in result["notes"])
+    # What attach writes passes its linters: Compose's own parser, bash -n.
+    from stagecraft.dev.infra import compose_command
+
+    proc = subprocess.run([*compose_command(), "config", "-q"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for script in sorted((tmp_path / ".stagecraft").glob("*/*")):
+        proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert proc.returncode == 0, f"{script}: {proc.stderr}"
     second = attach(run_cli, tmp_path, "--force")
     assert {f["status"] for f in second["files"]} == {"unchanged"}
     assert not second["detected"]["compose_proposed"]  # now it is the repository's own
