@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import UserError
-from .manifest import Manifest, Variable
+from .manifest import IGNORED, Manifest, Variable
 
 PLACEHOLDER = re.compile(r"{{|{%")
 
@@ -147,7 +147,7 @@ def render(template: Manifest, variables: dict, context: dict | None = None, *, 
         rel = src.relative_to(template.files_dir).as_posix()
         if src.is_symlink():
             raise UserError(f"{where}: files/{rel} is a symbolic link; templates hold regular files only")
-        if not src.is_file():
+        if not src.is_file() or IGNORED.search(rel):
             continue
         path = _target_path(rel, env, ctx, f"{where}: files/{rel}")
         if path.endswith(".j2"):

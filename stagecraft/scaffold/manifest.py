@@ -11,6 +11,8 @@ from ..errors import UserError
 MANIFEST = "template.yml"
 FILES_DIR = "files"
 NAME = r"^[a-z][a-z0-9_-]{0,62}$"
+# Never part of a template: byte code that installing Stagecraft's wheel compiles next to a template's .py files.
+IGNORED = re.compile(r"(^|/)__pycache__/|\.py[co]$")
 
 SCHEMA = {
     "type": "object",
@@ -169,7 +171,8 @@ class Manifest:
     def describe(self) -> dict:
         return {"name": self.name, "description": self.description, "source": self.source,
                 "include": list(self.include), "variables": [v.describe() for v in self.all_variables()],
-                "files": sorted(p.relative_to(self.files_dir).as_posix() for p in _files(self.files_dir)),
+                "files": sorted(rel for rel in (p.relative_to(self.files_dir).as_posix() for p in _files(self.files_dir))
+                                if not IGNORED.search(rel)),
                 "messages": list(self.messages),
                 "ci_workflow": self.ci_workflow}
 

@@ -72,6 +72,7 @@ def test_wheel_ships_the_templates_and_new_works_outside_checkout(installed, tmp
                 ".github/workflows/stagecraft.yml", "api/tests/__init__.py", "db/migrations/001_tasks.sql"):
         assert (shop / rel).is_file(), rel
     assert os.access(shop / ".stagecraft" / "tests" / "smoke.sh", os.X_OK)
+    assert not list(shop.rglob("__pycache__"))  # pip compiled the template's .py files in site-packages
     valid = subprocess.run(["stagecraft", "config", "validate"], cwd=shop, env=env, capture_output=True, text=True,
                            timeout=120)
     assert valid.returncode == 0, valid.stdout + valid.stderr

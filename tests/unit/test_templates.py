@@ -39,7 +39,7 @@ files:
   - {match: ".env", secret: true}
 messages: ["made {{ name }} on port {{ port }}"]
 """
-TREE = {"README.md.j2": "# {{ name }}\nport {{ port }}, tier {{ tier }}\n", "dot-gitignore": ".env\n",
+TREE = {"app/__pycache__/x.cpython-311.pyc": "bytecode", "README.md.j2": "# {{ name }}\nport {{ port }}, tier {{ tier }}\n", "dot-gitignore": ".env\n",
         "dot-env.j2": "TOKEN={{ secret('token') }}\nAGAIN={{ secret('token') }}\n", "bin/run": "#!/bin/sh\n",
         "docs/{{ name }}.md.j2": "{{ name }} docs\n", "raw.txt": "{{ not rendered }}\n"}
 
@@ -204,6 +204,6 @@ def test_templates_list_and_show(tmp_path, run_cli, monkeypatch):
     assert code == 0 and "api_dev_port (integer, default 4000): minimum 1024, maximum 65535" in out
     assert "CI workflow: deploys prod" in out
     code, out, _ = run_cli(["templates", "show", "tiny", "-o", "json"], cwd=tmp_path)  # by name, from the user dir
-    assert json.loads(out)["files"] == sorted(TREE)
+    assert json.loads(out)["files"] == sorted(k for k in TREE if "__pycache__" not in k)
     code, _, err = run_cli(["templates", "show", "nothing-like-it"], cwd=tmp_path)
     assert code == 1 and "--template: no template 'nothing-like-it'" in err and "platform" in err
