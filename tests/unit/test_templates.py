@@ -207,3 +207,20 @@ def test_templates_list_and_show(tmp_path, run_cli, monkeypatch):
     assert json.loads(out)["files"] == sorted(k for k in TREE if "__pycache__" not in k)
     code, _, err = run_cli(["templates", "show", "nothing-like-it"], cwd=tmp_path)
     assert code == 1 and "--template: no template 'nothing-like-it'" in err and "platform" in err
+
+
+def test_new_prompts_on_a_terminal_and_asks_again_after_an_invalid_answer(tmp_path, run_cli, monkeypatch):
+    import click
+
+    make_template(tmp_path / "t", MANIFEST, TREE)
+    answers = iter(["my-app", "80", "8080", "no", "large"])  # 80 is below the minimum: asked again
+    asked = []
+    monkeypatch.setattr("stagecraft.cli.templating.interactive", lambda non_interactive: True)
+    monkeypatch.setattr(click, "prompt", lambda text, default=None, show_default=True: asked.append(text)
+                        or next(answers))
+    code, out, err = run_cli(["new", str(tmp_path / "app"), "--template", str(tmp_path / "t"), "--no-git",
+                              "-o", "json"], cwd=tmp_path)
+    assert code == 0, err
+    assert json.loads(out)["variables"] == {"name": "my-app", "port": 8080, "with_docs": False, "tier": "large"}
+    assert asked == ["name", "port (integer)", "port (integer)", "with_docs (boolean)", "tier"]
+    assert "port: 80 is out of range 1024..65535" in err
