@@ -6,7 +6,7 @@ failed rollout batch does (deploy.rollout.put_back).
 A test runs directly when it is executable, else with bash; in the project directory, with
 STAGECRAFT_URL (the first public URL, no trailing slash), STAGECRAFT_URLS (all, space-separated),
 STAGECRAFT_HOSTS (`name=address` pairs), STAGECRAFT_PROJECT, STAGECRAFT_ENV, STAGECRAFT_VERSION and
-STAGECRAFT_RELEASE. No secret is in its environment.
+STAGECRAFT_RELEASE added to the environment; Stagecraft adds no secret values (env_file values stay out).
 """
 
 from __future__ import annotations
