@@ -78,8 +78,10 @@ gateway, in batches; stateless services roll beside the old containers and
 switch only when healthy), migrate_post, finalize. A failed batch stops the
 deploy before further hosts are touched, and the hosts it reached are put back
 on the previous release (--keep-partial keeps completed batches on the new
-one). Ctrl-C once finishes the step in flight on the current batch and stops;
-twice aborts now.
+one). Then .stagecraft/tests/health.sh and smoke.sh run, when present, against
+the public URLs (STAGECRAFT_URL): a failing test fails the release and puts the
+hosts back on the previous release. Ctrl-C once finishes the step in flight on
+the current batch and stops; twice aborts now.
 
 \b
 Examples:
@@ -93,11 +95,12 @@ Examples:
 @click.option("--keep-partial", is_flag=True,
               help="After a failed batch, leave the hosts of earlier completed batches on the new version "
                    "(default: every host is put back on the previous release).")
+@click.option("--no-tests", is_flag=True, help="Do not run .stagecraft/tests/health.sh and smoke.sh after the rollout.")
 @FORCE
 @LOCK_WAIT
 @global_options
-def deploy(version_: str | None, services: str | None, limit: str | None, keep_partial: bool, force: bool,
-           lock_wait: float):
+def deploy(version_: str | None, services: str | None, limit: str | None, keep_partial: bool, no_tests: bool,
+           force: bool, lock_wait: float):
     from ..commands.hosts import validate_limit
     from ..deploy import phases, probe, render
     from ..deploy.envvars import deploy_env
@@ -114,7 +117,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, keep_p
         {svc for h in ctx.environment.hosts for svc in ctx.config.services_for_roles(h.roles)})
     names, envvars = deploy_env(ctx, version, require_values=not dry_run)
     session = deploy_session(ctx, envvars=envvars, env_names=names, limit=hosts or None, force=force, put_back=True,
-                       keep_partial=keep_partial)
+                             keep_partial=keep_partial, run_tests=not no_tests)
     if dry_run:
         return show_plan(session, version)
     pinned = pinned_refs(ctx, compose, wanted) if services else None

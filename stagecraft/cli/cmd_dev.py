@@ -56,7 +56,7 @@ def dev(ctx, https, hosts, proxy, http_port, https_port, install_ca, detach):
 
     options = Options(https=https, hosts=hosts, proxy=proxy, http_port=http_port, https_port=https_port,
                       start_interval=engine_supports_start_interval())
-    plan, env, compose = _plan(options)
+    plan, env, compose, config = _plan(options)
     if settings().dry_run:
         _show(plan)
         return 0
@@ -66,7 +66,7 @@ def dev(ctx, https, hosts, proxy, http_port, https_port, install_ca, detach):
     from ..dev.session import Session
 
     printer = Printer(color=settings().color and sys.stdout.isatty())
-    return Session(plan, env=env, printer=printer, install_ca=install_ca, compose=compose).run()
+    return Session(plan, env=env, printer=printer, install_ca=install_ca, compose=compose, config=config).run()
 
 
 @dev.command(help="""Stop a `stagecraft dev` started with --detach (or running elsewhere).
@@ -100,7 +100,7 @@ def _dev_env_name(loaded) -> str | None:
 
 
 def _plan(options):
-    """Load the config for dev; returns (plan, environment for processes and compose, compose data)."""
+    """Load the config for dev; returns (plan, environment for processes and compose, compose data, config)."""
     from ..config import ConfigError
     from ..errors import UserError
 
@@ -149,7 +149,7 @@ def _load_plan(options):
     plan = build_plan(config, base_dir, variables, options, traefik_bin=traefik_bin())
     compose_path = base_dir / config.project.compose_file
     compose = load_compose(compose_path) if compose_path.is_file() else {}
-    return plan, variables, compose
+    return plan, variables, compose, config
 
 
 def _show(plan) -> None:
@@ -159,6 +159,8 @@ def _show(plan) -> None:
             lines.append(f"  {name}: {url}")
         if data["infra_services"]:
             lines.append(f"  infra services: {', '.join(data['infra_services'])}")
+        if data["migrations"]:
+            lines.append(f"  migrations applied once infra is up: {', '.join(data['migrations'])}")
         for p in data["processes"]:
             lines.append(f"  process {p['name']}: {' '.join(p['argv'])}  (in {p['cwd']}"
                          + (f", port {p['port']}" if p["port"] else "") + ")")

@@ -15,6 +15,9 @@ from .settings import global_options
 COMMANDS = {
     "version": "stagecraft.cli.cmd_version:version",
     "init": "stagecraft.cli.cmd_init:init",
+    "new": "stagecraft.cli.cmd_new:new",
+    "attach": "stagecraft.cli.cmd_attach:attach",
+    "templates": "stagecraft.cli.cmd_templates:templates",
     "config": "stagecraft.cli.cmd_config:config",
     "inventory": "stagecraft.cli.cmd_inventory:inventory",
     "infra": "stagecraft.cli.cmd_infra:infra",
@@ -46,6 +49,8 @@ inventories and variables, and runs the bundled roles through ansible-runner.
 
 \b
 Examples:
+  stagecraft new shop                   # a new project from the platform template
+  stagecraft attach                     # add Stagecraft to an existing repository
   stagecraft init                       # write a commented stagecraft.yml
   stagecraft config validate            # check it (exit 1 with file:line:col)
   stagecraft inventory -e local         # the Ansible inventory for 'local'
@@ -81,6 +86,9 @@ class LazyGroup(click.Group):
 SHORT_HELP = {
     "version": "Print the Stagecraft version.",
     "init": "Write a commented stagecraft.yml for this project.",
+    "new": "Create a new project from a template (platform: web, API, worker, PostgreSQL, Redis).",
+    "attach": "Add Stagecraft to an existing repository (detects compose files, Dockerfiles, apps).",
+    "templates": "List and inspect project templates.",
     "config": "Validate or show the configuration.",
     "inventory": "Print the Ansible inventory of an environment.",
     "infra": "Create, inspect and remove the hosts of an environment.",

@@ -325,34 +325,45 @@ def _digest(definition: str, edge_config: str, files) -> str:
 
 
 def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:
+    """nginx.conf of a host's edge: one server per public host name (`services.<s>.public.host`, `_` for
+    any), holding a location per service (`public.path`): a frontend on / and an API on /api/ share a name."""
     lines = ["worker_processes 1;", "events { worker_connections 1024; }", "http {", "    access_log off;",
              "    include /etc/nginx/upstreams/*.conf;"]
     for name in remote_routed:
         lines.append(f"    upstream svc_{name.replace('-', '_')}_hosts {{")
         lines += [f"        server {p} max_fails=1 fail_timeout=2s;" for p in sorted(peers[name])]
         lines += ["        keepalive 16;", "    }"]
-    first = True
+    # One server per host name; a service routed to a host name and path another one already has gets a
+    # server of its own, which nginx ignores as a duplicate name (`config validate` warns about it).
+    servers: list[tuple[str, list[str]]] = []
     for name in sorted(local_routed + remote_routed):
-        upstream = f"svc_{name.replace('-', '_')}" + ("_hosts" if name in remote_routed else "")
-        svc = config.service(name)
-        names = _nginx_word(svc.public_host) if svc.public_host else "_"
+        host, path = config.service(name).public_host or "_", config.service(name).public_path
+        group = next((g for h, g in servers if h == host and path not in {config.service(n).public_path for n in g}),
+                     None)
+        if group is None:
+            servers.append((host, [name]))
+        else:
+            group.append(name)
+    first = True
+    # The catch-all (`_`) answers requests for names no server claims (e.g. http://<address>/).
+    for names, routed in sorted(servers, key=lambda server: server[0] != "_"):
         listen = "listen 80 default_server;" if first else "listen 80;"
         first = False
-        lines += [
-            "    server {",
-            f"        {listen}",
-            f"        server_name {names};",
-            f"        location {_nginx_word(svc.public_path)} {{",
-            f"            proxy_pass http://{upstream};",
-            "            proxy_http_version 1.1;",
-            '            proxy_set_header Connection "";',
-            "            proxy_set_header Host $host;",
-            "            proxy_connect_timeout 1s;",
-            "            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
-            "            proxy_next_upstream_tries 0;",
-            "        }",
-            "    }",
-        ]
+        lines += ["    server {", f"        {listen}", f"        server_name {_nginx_word(names)};"]
+        for name in sorted(routed, key=lambda n: (config.service(n).public_path, n)):
+            upstream = f"svc_{name.replace('-', '_')}" + ("_hosts" if name in remote_routed else "")
+            lines += [
+                f"        location {_nginx_word(config.service(name).public_path)} {{",
+                f"            proxy_pass http://{upstream};",
+                "            proxy_http_version 1.1;",
+                '            proxy_set_header Connection "";',
+                "            proxy_set_header Host $host;",
+                "            proxy_connect_timeout 1s;",
+                "            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
+                "            proxy_next_upstream_tries 0;",
+                "        }",
+            ]
+        lines.append("    }")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -78,28 +78,39 @@ def public_roles(services: list[ServicePlan]) -> set[str]:
     return {s.role for s in services if s.port}
 
 
-GITIGNORE = (".stagecraft/", ".env.*", "!.env.example")
+# .stagecraft/ itself is not ignored from here: its own .gitignore keeps the state out and lets the
+# team commit hooks/ and tests/ (templates/stagecraft-dir).
+GITIGNORE = (".env.*", "!.env.example")
 
 
 def gitignore_lines(existing: str) -> list[str]:
-    """The lines `init` adds to .gitignore: Stagecraft's state and the environments' env files."""
+    """The lines `init` adds to .gitignore: the environments' env files (they hold secrets)."""
     present = {line.strip() for line in existing.splitlines()}
     return [line for line in GITIGNORE if line not in present]
 
 
-def render(project_name: str, compose_file: str | None, services: list[ServicePlan]) -> str:
-    from jinja2 import Environment, PackageLoader, StrictUndefined
+ROOT_NAMES = ("web", "frontend", "front", "ui", "app", "site", "www", "client", "nginx", "proxy")
 
-    env = Environment(loader=PackageLoader("stagecraft", "templates"), undefined=StrictUndefined,
-                      keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+def route_paths(services: list[ServicePlan]) -> dict[str, str]:
+    """With several routed services, one answers on / (a frontend or proxy by its name, else the first) and
+    each other one on /<name>/ (the edge passes the path unchanged); one routed service needs no path."""
+    routed = [s.name for s in services if s.port]
+    if len(routed) < 2:
+        return {}
+    root = next((n for key in ROOT_NAMES for n in routed if n == key or n.startswith(key + "-")), routed[0])
+    return {n: f"/{n}/" for n in routed if n != root}
+
+
+def config_context(compose_file: str | None, services: list[ServicePlan]) -> dict:
+    """What the `init` template's stagecraft.yml needs besides the project name: services grouped by role
+    in rollout order (data, app, gateway), which roles are public and the routed services' paths."""
     roles: dict[str, list[str]] = {}
     for s in services:
         roles.setdefault(s.role, []).append(s.name)
     if not roles:
         roles = {"app": []}
     order = {"db": 0, "app": 1, "gateway": 2}
-    role_names = sorted(roles, key=lambda r: (order.get(r, 9), r))
-    return env.get_template("stagecraft.yml.j2").render(
-        project_name=project_name, compose_file=compose_file, services=services, roles=roles,
-        role_names=role_names, public=public_roles(services),
-    )
+    return {"compose_file": compose_file, "services": services, "roles": roles,
+            "role_names": sorted(roles, key=lambda r: (order.get(r, 9), r)), "public": public_roles(services),
+            "paths": route_paths(services)}

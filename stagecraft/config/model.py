@@ -297,6 +297,15 @@ def compose_warnings(config: Config, compose: dict) -> list[str]:
                 "add a compose healthcheck"
             out.append(f"services.{name}: no healthcheck: a new container counts as healthy as soon as it runs, so a "
                        f"broken version can take traffic ({hint}; an image's own HEALTHCHECK works too)")
+    routes: dict[tuple[str, str], str] = {}
+    for name in sorted(n for n in services if config.service(n).port and n in placement):
+        svc = config.service(name)
+        route = (svc.public_host or "_", svc.public_path)
+        if route in routes:
+            out.append(f"services.{name}: routed like services.{routes[route]} (path {route[1]} of "
+                       f"{svc.public_host or 'any host name'}): only {routes[route]} answers there; give "
+                       f"{name} a public.path (e.g. /api/) or a public.host")
+        routes.setdefault(route, name)
     routed_any = any(config.service(n).port for n in services)
     for role in sorted(config.roles.values(), key=lambda r: r.name):
         if not (role.public and routed_any):

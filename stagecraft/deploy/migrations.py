@@ -35,7 +35,14 @@ class Target:
 
 def targets(ctx, only: str | None = None, strategies: tuple[str, ...] | None = None) -> list[Target]:
     """Databases of the config that have migrations (of these strategies, default all), in name order."""
-    dbs = {n: d for n, d in ctx.config.databases.items()
+    return database_targets(ctx.config, ctx.resolved.variables, f"the env_file of '{ctx.environment.name}'",
+                            only, strategies)
+
+
+def database_targets(config, variables: dict, where: str, only: str | None = None,
+                     strategies: tuple[str, ...] | None = None) -> list[Target]:
+    """targets() from a config and the variables its URLs come from (`where` names them in errors)."""
+    dbs = {n: d for n, d in config.databases.items()
            if d.migrations and (strategies is None or d.migrations.strategy in strategies)}
     if only is not None and only not in dbs:
         known = ", ".join(sorted(dbs)) or "none"
@@ -48,14 +55,14 @@ def targets(ctx, only: str | None = None, strategies: tuple[str, ...] | None = N
         if load("migration_engine", db.migrations.engine, key=f"{key}.migrations.engine") is not _this_engine():
             raise UserError(f"{key}.migrations.engine: '{db.migrations.engine}' is not run by deploys yet "
                             "(only the built-in raw engine is)")
-        url = ctx.resolved.variables.get(db.connection_env)
+        url = variables.get(db.connection_env)
         if not url:
             raise UserError(f"{key}.connection_env: environment variable {db.connection_env} is not set "
-                            f"(set it in the environment or the env_file of '{ctx.environment.name}')")
+                            f"(set it in the environment or {where})")
         info, password = m.conninfo(url, f"{key}.connection_env ({db.connection_env})")
         mig = db.migrations
         out.append(Target(name=name, strategy=mig.strategy, table=m.check_table(mig.table, f"{key}.migrations.raw.table"),
-                          files=m.read_files(Path(ctx.config.base_dir) / mig.path, f"{key}.migrations.path"),
+                          files=m.read_files(Path(config.base_dir) / mig.path, f"{key}.migrations.path"),
                           info=info, password=password, run_in=mig.run_in, key=key))
     return out
 

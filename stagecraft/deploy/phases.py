@@ -2,6 +2,9 @@
 
     build -> push -> migrate_pre -> rollout -> migrate_post -> finalize
 
+finalize first runs the project's deploy tests (.stagecraft/tests/health.sh, smoke.sh; deploy.verify):
+one that fails fails the release and puts the hosts back on the previous one.
+
 A deploy (`Work.build` set) builds images, renders each host's compose file, pushes to the registry
 if images travel that way, runs hooks and migrations. A rollback supplies `Work.desired` from an
 earlier release's manifest: build and migrations are skipped (migrations are never reverted).
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..runner.recorder import recorded_release
-from . import images, registry, render, rollout, ship
+from . import images, registry, render, rollout, ship, verify
 from .envvars import config_digest, secret_variables
 from .hooks import run_hook
 from .migrations import migrate
@@ -98,6 +101,8 @@ def run_phases(session, rel, work: Work) -> Outcome:
     else:
         rel.skip("migrate_post", work.skip_migrations)
     with rel.phase("finalize"):
+        if work.build and session.run_tests:  # a deploy's own tests; a rollback runs none
+            verify.run_tests(session, rel, desired, sorted(outcome), work.version)
         # What the hosts now run (a later rollback reads it): the image refs they kept included.
         rel.update_manifest({"hosts": render.manifest_hosts(desired), "rollout": outcome})
         hook("post-deploy")

@@ -83,25 +83,39 @@ def on_failed_batch(session, rel, desired: dict, reached: list[str], completed: 
     release's compose files and images (deploy.revert; with --keep-partial, completed batches stay on the
     new version); the failure's message then says which host runs what (exit 2, or 10 when hosts are
     left on different releases)."""
-    from dataclasses import replace
-
     from ..errors import PARTIAL_FAILURE
-    from . import revert
-    from .envvars import IMAGE_TAG
 
     if not session.put_back:
         return
-    version = session.envvars.get(IMAGE_TAG, "")
+    done = put_back(session, rel, reached, completed, session.keep_partial)
+    failure.message = f"{failure.message}\n{done.describe(new_version(session))}"
+    failure.args = (failure.message,)
+    if done.mixed and not done.error:
+        failure.exit_code = PARTIAL_FAILURE
+
+
+def new_version(session) -> str:
+    from .envvars import IMAGE_TAG
+
+    return session.envvars.get(IMAGE_TAG, "")
+
+
+def put_back(session, rel, reached: list[str], completed: list[str], keep_partial: bool):
+    """Roll `reached` back to the previous completed release (deploy.revert.put_back with this deploy's own
+    rollout) and record who runs what in the release's manifest as `put_back`; returns revert.Reverted."""
+    from dataclasses import replace
+
+    from . import revert
+    from .envvars import IMAGE_TAG
+
+    version = new_version(session)
 
     def roll_back(plans: dict, hosts: list[str], old_version: str) -> None:
         old = replace(session, envvars={**session.envvars, IMAGE_TAG: old_version}, put_back=False, limit=hosts)
         roll(old, rel, plans, old.inventory(plans), hosts)
 
     done = revert.put_back(rel.store, session.environment.name, rel.id, version, reached, completed,
-                           session.keep_partial, roll_back)
-    failure.message = f"{failure.message}\n{done.describe(version)}"
-    failure.args = (failure.message,)
+                           keep_partial, roll_back)
     rel.update_manifest({"put_back": {"to": done.previous.id if done.previous else None, "hosts": done.hosts,
                                       "error": done.error}})
-    if done.mixed and not done.error:
-        failure.exit_code = PARTIAL_FAILURE
+    return done

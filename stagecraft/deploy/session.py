@@ -19,6 +19,7 @@ class Session:
     force: bool = False
     put_back: bool = False  # a failed batch puts the hosts it reached back on the previous release (deploy)
     keep_partial: bool = False  # ...except those of completed batches (--keep-partial)
+    run_tests: bool = True  # .stagecraft/tests/*.sh after the rollout of a deploy (--no-tests: False)
     firewall: dict = field(default_factory=dict)  # host -> firewall state the probe found (loaded, restored, ...)
     verbosity: int = 0
     quiet: bool = False

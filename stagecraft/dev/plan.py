@@ -19,6 +19,7 @@ TRAEFIK_DYNAMIC = "traefik/dynamic.yaml"
 CERT_FILE = "certs/dev.pem"
 KEY_FILE = "certs/dev-key.pem"
 LABEL = "stagecraft.dev"
+MIGRATION_STRATEGIES = ("pre_deploy", "post_deploy")  # dev applies these; manual ones stay manual
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,11 @@ class DevPlan:
     processes: tuple[ProcessSpec, ...]  # backend, frontend, then the proxy
     infra_services: tuple[str, ...]
     files: dict = field(default_factory=dict)  # path relative to .stagecraft/dev -> text
+    migrations: tuple[str, ...] = ()  # databases whose pending migrations are applied once infra is up
     options: Options = field(default_factory=Options)
     http_port: int = 80
     https_port: int = 443
+    proxy_address: str = "127.0.0.1"
 
     @property
     def dev_dir(self) -> Path:
@@ -56,7 +59,7 @@ class DevPlan:
 
     def describe(self) -> dict:
         return {"project": self.project, "compose_project": self.compose_project, "domains": self.domains,
-                "urls": self.urls, "infra_services": list(self.infra_services),
+                "urls": self.urls, "infra_services": list(self.infra_services), "migrations": list(self.migrations),
                 "processes": [p.describe() for p in self.processes],
                 "hosts": self.hosts_names if self.options.hosts else [],
                 "https": self.options.https, "proxy": self.options.proxy,
@@ -94,6 +97,9 @@ def build_plan(config, base_dir: Path, variables: dict, options: Options, *, tra
     compose = load_compose(compose_path) if compose_path.is_file() else {"services": {}}
     by_process = {getattr(config, p.name).service for p in processes} - {None}
     infra = _infra_services(compose, by_process, dev.services)
+    # A database's migrations run in its own dev container (psql inside it), so it must be an infra service.
+    migrations = tuple(sorted(n for n, d in config.databases.items() if d.migrations and d.service in infra
+                              and d.migrations.strategy in MIGRATION_STRATEGIES))
     files = {}
     if infra:
         files[COMPOSE_FILE] = dev_compose(compose, infra, by_process, dev.publish, project,
@@ -107,8 +113,9 @@ def build_plan(config, base_dir: Path, variables: dict, options: Options, *, tra
     return DevPlan(project=project, base_dir=base_dir, compose_project=f"{project}-dev", domains=domains,
                    urls={k: url(d) for k, d in domains.items()} if options.proxy else
                    {p.name: f"http://127.0.0.1:{p.port}" for p in processes if p.port and p.name != "proxy"},
-                   processes=tuple(processes), infra_services=tuple(infra), files=files, options=options,
-                   http_port=http_port, https_port=https_port)
+                   processes=tuple(processes), infra_services=tuple(infra), files=files, migrations=migrations,
+                   options=options,
+                   http_port=http_port, https_port=https_port, proxy_address=dev.address)
 
 
 def _infra_services(compose: dict, by_process: set, wanted) -> list[str]:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import ExternalError, StagecraftError, UserError
-from . import certs, hosts, infra
+from . import certs, hosts, infra, migrations
 from .plan import CERT_FILE, KEY_FILE, DevPlan
 from .processes import Printer, ProcessManager, Stopped
 
@@ -93,6 +93,23 @@ def check_ports(plan: DevPlan) -> None:
             raise UserError(f"dev: port {spec.port} for {what} is already in use", hint=hint)
 
 
+TRAEFIK_NOT_FOUND = b"404 page not found\n"  # Traefik's answer for a host no router matches
+
+
+def _routed(address: str, port: int, domain: str) -> bool:
+    import http.client
+
+    try:
+        conn = http.client.HTTPConnection(address, port, timeout=2)
+        conn.request("GET", "/", headers={"Host": domain})
+        resp = conn.getresponse()
+        body = resp.read(64)
+        conn.close()
+    except (OSError, http.client.HTTPException):
+        return False
+    return not (resp.status == 404 and body == TRAEFIK_NOT_FOUND)
+
+
 def _port_busy(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.2)
@@ -101,8 +118,9 @@ def _port_busy(port: int) -> bool:
 
 class Session:
     def __init__(self, plan: DevPlan, *, env: dict, printer: Printer, install_ca: bool = False,
-                 compose: dict | None = None, say=None):
+                 compose: dict | None = None, config=None):
         self.plan = plan
+        self.config = config  # for the dev database's migrations
         self.env = env  # process environment + dev variables: for compose, mkcert and dev processes
         self.printer = printer
         self.install_ca = install_ca
@@ -198,6 +216,14 @@ class Session:
                 # "container is unhealthy" alone says little: the containers' last lines say why.
                 self._run_step("infra", [*infra.base_argv(plan), "logs", "--no-color", "--tail", "20"], check=False)
                 raise
+        if plan.migrations and self.config is not None:
+            self._check_stop()
+            try:
+                migrations.apply_all(plan, self.config, self.env, self.say)
+            except StagecraftError as exc:
+                exc.message = f"dev: {exc.message}"
+                exc.args = (exc.message,)
+                raise
         for spec in plan.processes:
             self._check_stop()
             self.processes.set_secrets(spec)
@@ -205,6 +231,21 @@ class Session:
             run = self.processes.start(spec)
             self._write_session("starting")
             self.processes.wait_ready(run)
+            if spec.name == "proxy":
+                self._await_routes()
+
+    def _await_routes(self, limit: float = 15.0) -> None:
+        """Traefik listens before its file provider's routes are in place (it answers 404 meanwhile): wait
+        until every dev domain is routed, so `ready` means the URLs answer."""
+        plan = self.plan
+        address = "127.0.0.1" if plan.proxy_address in ("0.0.0.0", "", "::") else plan.proxy_address
+        deadline = time.monotonic() + limit
+        while not all(_routed(address, plan.http_port, d) for d in plan.hosts_names):
+            self._check_stop()
+            if time.monotonic() > deadline:
+                self.say(f"the proxy has not loaded its routes after {limit:g}s; continuing")
+                return
+            time.sleep(0.2)
 
     def _check_stop(self) -> None:
         if self.stop_event.is_set():

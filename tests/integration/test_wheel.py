@@ -54,3 +54,25 @@ def test_wheel_bundles_playbooks_collection_and_schema(installed):
     assert root.startswith(str(venv)) and "site-packages" in root
     assert all(present), present
     assert not root.startswith(str(ROOT))
+
+
+def test_wheel_ships_the_templates_and_new_works_outside_checkout(installed, tmp_path):
+    venv, work = installed
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "STAGECRAFT_TEMPLATES_DIR")}
+    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
+    listed = subprocess.run(["stagecraft", "templates", "list", "-o", "json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert {"platform", "attach", "init", "stagecraft-dir"} <= {t["name"] for t in json.loads(listed.stdout)}
+    made = subprocess.run(["stagecraft", "new", "shop", "--non-interactive", "--no-git"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    shop = tmp_path / "shop"
+    for rel in (".gitignore", ".env.example", ".stagecraft/.gitignore", ".stagecraft/hooks/pre-build",
+                ".github/workflows/stagecraft.yml", "api/tests/__init__.py", "db/migrations/001_tasks.sql"):
+        assert (shop / rel).is_file(), rel
+    assert os.access(shop / ".stagecraft" / "tests" / "smoke.sh", os.X_OK)
+    assert not list(shop.rglob("__pycache__"))  # pip compiled the template's .py files in site-packages
+    valid = subprocess.run(["stagecraft", "config", "validate"], cwd=shop, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert valid.returncode == 0, valid.stdout + valid.stderr

@@ -60,7 +60,7 @@ def test_init_interactive_prompts_for_name(tmp_path, run_cli, monkeypatch):
     import click
 
     monkeypatch.setattr(click, "prompt", lambda text, default=None: "my-shop")
-    monkeypatch.setattr("stagecraft.cli.cmd_init._interactive", lambda: True)
+    monkeypatch.setattr("stagecraft.cli.templating.interactive", lambda non_interactive: True)
     code, _, err = run_cli(["init"], cwd=tmp_path)
     assert code == 0, err
     assert load_config(tmp_path / "stagecraft.yml").config.project.name == "my-shop"
@@ -81,9 +81,9 @@ def test_init_without_a_terminal_uses_defaults_and_never_prompts(tmp_path, run_c
     monkeypatch.setattr(click, "prompt", no_prompt)
     code, _, err = run_cli(["init"], cwd=tmp_path)
     assert code == 0, err
-    from stagecraft.cli.cmd_init import _slug
+    from stagecraft.scaffold.engine import slug
 
-    assert load_config(tmp_path / "stagecraft.yml").config.project.name == _slug(tmp_path.name)
+    assert load_config(tmp_path / "stagecraft.yml").config.project.name == slug(tmp_path.name)
 
 
 def test_init_routes_published_ports_and_keeps_volume_services_single(tmp_path, run_cli):
@@ -102,13 +102,28 @@ def test_init_routes_published_ports_and_keeps_volume_services_single(tmp_path, 
     assert config.roles["app"].public is True  # no gateway: the app hosts answer on port 80
 
 
-def test_init_ignores_its_state_and_env_files_once(tmp_path, run_cli):
+def test_init_ignores_env_files_once_and_keeps_the_state_out_of_git(tmp_path, run_cli):
+    import subprocess
+
     (tmp_path / ".gitignore").write_text("node_modules/")
     assert run_cli(["init", "--non-interactive"], cwd=tmp_path)[0] == 0
     lines = (tmp_path / ".gitignore").read_text().splitlines()
-    assert lines[0] == "node_modules/" and ".stagecraft/" in lines and ".env.*" in lines
+    assert lines[0] == "node_modules/" and ".env.*" in lines and "!.env.example" in lines
+    assert ".stagecraft/" not in lines  # .stagecraft/.gitignore decides, so hooks/ and tests/ can be committed
     assert run_cli(["init", "--non-interactive", "--force"], cwd=tmp_path)[0] == 0
     assert (tmp_path / ".gitignore").read_text().splitlines() == lines
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    for rel in ("state.db", "ssh/id_ed25519", "known_hosts/local", "dev/certs/dev.pem", "hooks/pre-build",
+                "tests/smoke.sh"):
+        (tmp_path / ".stagecraft" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / ".stagecraft" / rel).write_text("x")
+    (tmp_path / ".env.prod").write_text("X=1")
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path,
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert ".stagecraft/hooks/pre-build" in status and ".stagecraft/tests/smoke.sh" in status
+    assert ".stagecraft/.gitignore" in status
+    assert not [f for f in status if "state.db" in f or "/ssh/" in f or "known_hosts" in f or "/dev/" in f
+                or f == ".env.prod"]
 
 
 def test_stagecraft_state_never_makes_the_version_dirty(tmp_path):
