@@ -162,7 +162,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, keep_p
     urls = probe.app_urls(result.desired, session.addresses)
     output.data({"release": result.release, "environment": ctx.environment.name, "version": version,
                  "hosts": {h: o.get("services") for h, o in sorted(result.rollout.items())},
-                 "urls": {u: probe.probe(u) for u in urls}, "firewall": session.firewall}, _describe_deploy)
+                 "urls": {u: probe.probe(u, a) for u, a in urls.items()}, "firewall": session.firewall}, _describe_deploy)
 
 
 def _describe_deploy(d: dict) -> str:
@@ -279,7 +279,7 @@ def plan(version_: str | None):
     _show_plan(_session(ctx), version)
 
 
-@click.command(help="""Print the compose file (and edge proxy config) a deploy renders for each host.
+@click.command(help="""Print the compose file (and edge routes) a deploy renders for each host.
 
 \b
 Example:
@@ -303,7 +303,7 @@ def render(host: str | None, version_: str | None):
         for h, v in d.items():
             parts.append(f"# host {h}  sha256 {v['sha256']}\n{v['compose']}")
             if v["edge_config"]:
-                parts.append(f"# host {h}: edge proxy (nginx.conf)\n{v['edge_config']}")
+                parts.append(f"# host {h}: routes on the shared edge proxy (JSON)\n{v['edge_config']}")
         return "\n".join(parts)
 
     output.data(data, describe)

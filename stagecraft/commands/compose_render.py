@@ -4,13 +4,16 @@ From the app's canonical compose file and the role placement in stagecraft.yml, 
 compose file with only its services: images pinned to `<registry or project>/<service>:<version>`,
 `build:` removed, Stagecraft labels, and for rolling services no `container_name` and no host
 `ports` (two copies must run side by side during a rollout; the edge proxy publishes instead).
-List- and map-form `environment` are kept as written.
+List- and map-form `environment` are kept as written. The host's edge proxy is not part of the
+compose file: it is shared by every project on the host, and each project hands it its routes as
+JSON (`render_edge`, read by the collection's module_utils/edge.py).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -18,9 +21,11 @@ import yaml
 
 from ..config import compose as compose_model
 
-EDGE_SERVICE = "stagecraft-edge"
+EDGE_SERVICE = "stagecraft-edge"  # the shared edge container, and the name its rollout outcome is reported under
 EDGE_PUBLIC_PORT = 80
 EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
+DEFAULT_MAINTENANCE_PAGE = ("<!doctype html><meta charset=utf-8><title>Maintenance</title>"
+                            "<h1>Down for maintenance</h1><p>We will be back shortly.</p>\n")
 
 
 @dataclass(frozen=True)
@@ -30,8 +35,9 @@ class HostDeploy:
     hash: str
     services: list  # rollout order: [{name, replicas, port, **Rollout.module_vars()}]
     images: dict  # service -> image ref
-    edge_config: str = ""
+    edge_config: str = ""  # the project's routes on the host's edge (JSON), "" when none
     edge_port: int | None = None
+    edge_image: str = ""
     secret_names: list = field(default_factory=list)
     files: object = None  # commands.project_files.HostFiles: local files its services refer to
 
@@ -39,10 +45,6 @@ class HostDeploy:
     def compose_services(self) -> dict:
         """The rendered compose file's services (parsed once; the one place that reads `definition`)."""
         return yaml.safe_load(self.definition).get("services") or {}
-
-    @property
-    def edge_image(self) -> str:
-        return (self.compose_services.get(EDGE_SERVICE) or {}).get("image", "")
 
     @property
     def image_refs(self) -> list[str]:
@@ -57,12 +59,14 @@ class HostDeploy:
     def manifest_entry(self) -> dict:
         """What a release records of the host (read back by `from_manifest`)."""
         return {"compose": self.definition, "compose_hash": self.hash, "edge_config": self.edge_config,
-                "services": self.services, "secret_names": self.secret_names}
+                "edge_image": self.edge_image, "edge_port": self.edge_port, "services": self.services,
+                "secret_names": self.secret_names}
 
     @classmethod
     def from_manifest(cls, host: str, entry: dict) -> "HostDeploy":
         plan = cls(host=host, definition=entry["compose"], hash=entry["compose_hash"], services=entry.get("services", []),
-                   images={}, edge_config=entry.get("edge_config", ""), secret_names=entry.get("secret_names", []))
+                   images={}, edge_config=entry.get("edge_config", ""), edge_image=entry.get("edge_image", ""),
+                   edge_port=entry.get("edge_port"), secret_names=entry.get("secret_names", []))
         plan.images.update({n: sv.get("image", "") for n, sv in plan.compose_services.items()})
         return plan
 
@@ -241,16 +245,7 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
     edge_config, edge_port = "", None
     if local_routed or remote_routed:
         edge_port = host_edge_port(config, host)
-        out_services[EDGE_SERVICE] = {
-            "image": edge_image,
-            "ports": [f"{edge_port}:80"],
-            "restart": "unless-stopped",
-            # The directory, not the file: a file written by rename (atomically) is a new inode, which
-            # a single-file bind mount would never show to the running proxy.
-            "volumes": ["./edge:/etc/nginx:ro"],
-            "labels": {"stagecraft.project": config.project.name, "stagecraft.role": "edge"},
-        }
-        edge_config = render_edge(config, local_routed, remote_routed, peers)
+        edge_config = render_edge(config, local_routed, remote_routed, peers, public=public)
     doc: dict = {"name": config.project.name, "services": out_services}
     used["volumes"], used["networks"] = volumes, networks
     for section in ("volumes", "networks", "secrets", "configs"):
@@ -267,40 +262,46 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
              for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
     return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
                       images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,
-                      secret_names=env_names, files=files)
+                      edge_image=edge_image if edge_config else "", secret_names=env_names, files=files)
 
 
-def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:
-    lines = ["worker_processes 1;", "events { worker_connections 1024; }", "http {", "    access_log off;",
-             "    include /etc/nginx/upstreams/*.conf;"]
-    for name in remote_routed:
-        lines.append(f"    upstream svc_{name.replace('-', '_')}_hosts {{")
-        lines += [f"        server {p} max_fails=1 fail_timeout=2s;" for p in sorted(peers[name])]
-        lines += ["        keepalive 16;", "    }"]
-    first = True
+def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict, *, public: bool) -> str:
+    """The project's routes on one host's shared edge proxy, as JSON (deterministic: part of the hash).
+    A public host answers the names over HTTPS (80 and 443); others listen on 8000 for the gateways."""
+    routes = []
     for name in sorted(local_routed + remote_routed):
-        upstream = f"svc_{name.replace('-', '_')}" + ("_hosts" if name in remote_routed else "")
         svc = config.service(name)
-        names = svc.public_host or "_"
-        listen = "listen 80 default_server;" if first else "listen 80;"
-        first = False
-        lines += [
-            "    server {",
-            f"        {listen}",
-            f"        server_name {names};",
-            f"        location {svc.public_path} {{",
-            f"            proxy_pass http://{upstream};",
-            "            proxy_http_version 1.1;",
-            '            proxy_set_header Connection "";',
-            "            proxy_set_header Host $host;",
-            "            proxy_connect_timeout 1s;",
-            "            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
-            "            proxy_next_upstream_tries 0;",
-            "        }",
-            "    }",
-        ]
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        route = {"service": name, "hosts": list(svc.public_hosts), "path": svc.public_path,
+                 "tls": svc.tls_mode if public else "off", "redirect": svc.redirect_http, "hsts": svc.hsts}
+        if name in remote_routed:
+            route["peers"] = sorted(peers[name])
+        routes.append(route)
+    doc: dict = {"project": config.project.name, "listen": "public" if public else "internal", "routes": routes}
+    if public and any(r["tls"] == "acme" for r in routes):
+        edge = config.edge
+        doc["acme"] = {"directory": edge.acme_directory, "email": edge.acme_email,
+                       "renew_interval": edge.renew_interval}
+        if edge.acme_ca_file:
+            doc["acme"]["ca_pem"] = _read(config, edge.acme_ca_file, "edge.acme.ca_file")
+    if public:
+        page = config.edge.maintenance_page
+        doc["maintenance_page"] = _read(config, page, "edge.maintenance.page") if page else DEFAULT_MAINTENANCE_PAGE
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def _read(config, rel: str, key: str) -> str:
+    from pathlib import Path
+
+    from ..errors import UserError
+
+    path = Path(config.base_dir) / rel
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(text) > 256 << 10:
+        raise UserError(f"{key}: {path} is larger than 256 KB")
+    return text
 
 
 def load_compose(path) -> dict:
