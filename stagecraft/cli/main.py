@@ -36,6 +36,8 @@ COMMANDS = {
     "audit": "stagecraft.cli.cmd_ops:audit",
     "prune": "stagecraft.cli.cmd_ops:prune",
     "secrets": "stagecraft.cli.cmd_ops:secrets",
+    "maintenance": "stagecraft.cli.cmd_edge:maintenance",
+    "remove": "stagecraft.cli.cmd_edge:remove",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.

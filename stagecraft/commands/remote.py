@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from .host_state import EDGE_ROOT
+from .host_state import EDGE_ROOT, PROJECT_ROOT
 
 FIELD = "\t"
 # One line per container of the project: what `status` compares with the last release.
