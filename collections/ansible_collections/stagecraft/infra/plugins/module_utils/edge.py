@@ -319,8 +319,10 @@ def apply(project, update, image=None):
         result = ensure(image, everything) if image else "unchanged"
         if result != "unchanged":
             return result, False
-        if not container():
+        info = container()
+        if not info:
             return "absent", False
+        connect(info, everything)  # before routing to containers on a network the edge has not joined yet
         if write_config(everything):
             reload()
             return result, True

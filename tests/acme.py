@@ -1,0 +1,98 @@
+"""Pebble (Let's Encrypt's ACME test server, Debian's `pebble` package) for the edge's HTTPS tests.
+
+It runs in a container on the local hosts' project network, resolves the test names through its own
+/etc/hosts (every other name fails at once: its DNS server is a closed port), issues certificates that
+live `validity` seconds, and is labelled like the hosts so the harness removes it with them. The image is
+built once from the local host base image and kept (its tag is a hash of its recipe)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import ssl
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from stagecraft.commands.local_hosts import BASE_ALIAS
+
+DOCKERFILE = f"""\
+FROM {BASE_ALIAS}
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pebble \\
+ && rm -rf /var/lib/apt/lists/*
+"""
+IMAGE = f"stagecraft-test/pebble:{hashlib.sha256(DOCKERFILE.encode()).hexdigest()[:12]}"
+
+
+def docker(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=600, input=input)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args[:3])} failed: {proc.stderr[-1000:]}")
+    return proc
+
+
+@dataclass
+class Pebble:
+    name: str
+    address: str
+    workdir: Path
+
+    @property
+    def directory(self) -> str:
+        return f"https://{self.address}:14000/dir"
+
+    @property
+    def listener_ca(self) -> Path:
+        """The CA of pebble's own HTTPS listener (edge.acme.ca_file of the test projects)."""
+        return self.workdir / "listener.pem"
+
+    def root(self) -> str:
+        """The root that signs the certificates pebble issues (new at every start): what clients trust."""
+        context = ssl.create_default_context(cafile=str(self.listener_ca))
+        import urllib.request
+
+        with urllib.request.urlopen(f"https://{self.address}:15000/roots/0", context=context, timeout=10) as resp:
+            return resp.read().decode()
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cadata=self.root())
+
+    def stop(self) -> None:
+        docker("rm", "-f", self.name, check=False)
+
+
+def start(name: str, network: str, labels: dict, names: dict[str, str], workdir: Path, validity: int) -> Pebble:
+    """names: host name -> address pebble resolves it to (the public host's address)."""
+    if docker("image", "inspect", IMAGE, check=False).returncode != 0:
+        docker("build", "-t", IMAGE, "-", input=DOCKERFILE)
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = ["run", "-d", "--name", name, "--network", network, "-v", f"{workdir}:/x"]
+    for key, value in labels.items():
+        argv += ["--label", f"{key}={value}"]
+    for host, address in names.items():
+        argv += ["--add-host", f"{host}:{address}"]
+    docker(*argv, IMAGE, "sleep", "infinity")
+    address = docker("inspect", "--format", f"{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}",
+                     name).stdout.strip()
+    # Pebble's own HTTPS listener needs a certificate naming the address the edges reach it at.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=pebble",
+                    "-addext", f"subjectAltName=IP:{address}", "-keyout", str(workdir / "listener.key"),
+                    "-out", str(workdir / "listener.pem")], check=True, capture_output=True, timeout=60)
+    (workdir / "pebble.json").write_text(json.dumps({"pebble": {
+        "listenAddress": "0.0.0.0:14000", "managementListenAddress": "0.0.0.0:15000",
+        "certificate": "/x/listener.pem", "privateKey": "/x/listener.key", "httpPort": 80, "tlsPort": 443,
+        "ocspResponderURL": "", "externalAccountBindingRequired": False,
+        "certificateValidityPeriod": validity}}))
+    docker("exec", "-d", "-e", "PEBBLE_VA_NOSLEEP=1", "-e", "PEBBLE_WFE_NONCEREJECT=0", name, "sh", "-c",
+           "exec pebble -config /x/pebble.json -dnsserver 127.0.0.1:5353 > /x/pebble.log 2>&1")
+    pebble = Pebble(name=name, address=address, workdir=workdir)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            pebble.root()
+            return pebble
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"pebble did not start: {(workdir / 'pebble.log').read_text()[-1000:]}")
+            time.sleep(0.3)
