@@ -275,6 +275,9 @@ def render_edge(config, local_routed: list[str], remote_routed: list[str], peers
                  "tls": svc.tls_mode if public else "off", "redirect": svc.redirect_http, "hsts": svc.hsts}
         if name in remote_routed:
             route["peers"] = sorted(peers[name])
+        if route["tls"] == "files":
+            cert, key = tls_files(config, name)
+            route["files_sha256"] = hashlib.sha256((cert + "\0" + key).encode()).hexdigest()
         routes.append(route)
     doc: dict = {"project": config.project.name, "listen": "public" if public else "internal", "routes": routes}
     if public and any(r["tls"] == "acme" for r in routes):
@@ -287,6 +290,32 @@ def render_edge(config, local_routed: list[str], remote_routed: list[str], peers
         page = config.edge.maintenance_page
         doc["maintenance_page"] = _read(config, page, "edge.maintenance.page") if page else DEFAULT_MAINTENANCE_PAGE
     return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def tls_files(config, service: str) -> tuple[str, str]:
+    """(certificate chain, private key) of services.<s>.public.tls {cert_file, key_file}, as text."""
+    tls = config.service(service).public_tls
+    key = f"services.{service}.public.tls"
+    cert_text = _read(config, tls["cert_file"], f"{key}.cert_file")
+    key_text = _read(config, tls["key_file"], f"{key}.key_file")
+    if "CERTIFICATE" not in cert_text or "PRIVATE KEY" not in key_text:
+        from ..errors import UserError
+
+        raise UserError(f"{key}: expected a PEM certificate in cert_file and a PEM private key in key_file")
+    return cert_text, key_text
+
+
+def edge_tls_payload(config, host_deploy) -> list[dict]:
+    """The supplied certificates and keys a host's edge needs: files for the compose role (served as a
+    secret, written 0600); empty when none."""
+    routes = json.loads(host_deploy.edge_config or "{}").get("routes") or []
+    out = []
+    directory = f"/srv/stagecraft-edge/projects/{config.project.name}.tls"
+    for name in sorted({r["service"] for r in routes if r.get("tls") == "files"}):
+        cert, key = tls_files(config, name)
+        out += [{"path": f"{directory}/{name}.crt", "content": cert, "mode": "0600"},
+                {"path": f"{directory}/{name}.key", "content": key, "mode": "0600"}]
+    return out
 
 
 def _read(config, rel: str, key: str) -> str:

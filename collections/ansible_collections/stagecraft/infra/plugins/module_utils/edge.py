@@ -27,6 +27,7 @@ import fcntl
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -311,7 +312,9 @@ def apply(project, update, image=None):
         after = update(json.loads(json.dumps(before)) if before else None)
         if after is None:
             for path in glob.glob(f"{EDGE_DIR}/projects/{project}.*"):
-                if os.path.isfile(path):
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                else:
                     os.remove(path)
         else:
             save(project, after)
