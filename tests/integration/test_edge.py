@@ -12,17 +12,16 @@ import subprocess
 import time
 
 import pytest
-import yaml
 
 from stagecraft.commands.local_hosts import network_name
 from stagecraft.deploy.probe import fetch
 from tests import acme
-from tests.hosts import LocalEnv, example_files
+from tests.acme import PAGE, Project, make_project
+from tests.hosts import LocalEnv
 from tests.load import Load
 
 pytestmark = pytest.mark.hosts
 VALIDITY = 30  # seconds pebble's certificates live: the edges renew them while the module runs
-PAGE = "<!doctype html><title>Back soon</title><h1>blue is resting</h1>\n"
 
 
 def base_hosts(local_hosts) -> LocalEnv:
@@ -32,46 +31,6 @@ def base_hosts(local_hosts) -> LocalEnv:
     if env is not None and env.hosts:
         return env
     return local_hosts.create("edge", {"app-1": ["app"], "gw-1": ["gateway"]})
-
-
-class Project(LocalEnv):
-    def https(self, name: str, path: str = "/", context: ssl.SSLContext | None = None):
-        return fetch(f"https://{name}{path}", self.gw, context=context or self.context, timeout=10)
-
-    def get(self, name: str) -> str:
-        status, body, _ = self.https(name)
-        if status != 200:
-            raise AssertionError(f"{name}: HTTP {status}")
-        return body.decode()
-
-
-def make_project(local_hosts, base: LocalEnv, pebble: acme.Pebble, name: str, names: list[str]) -> Project:
-    project = f"{local_hosts.prefix}{name}"
-    project_dir = local_hosts.base_dir / name
-    project_dir.mkdir(parents=True)
-    for rel, text in example_files("web").items():
-        (project_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-        (project_dir / rel).write_text(text)
-    (project_dir / "pebble-listener.pem").write_text(pebble.listener_ca.read_text())
-    (project_dir / "maintenance.html").write_text(PAGE)
-    ssh = {"key": str(base.key_file), "known_hosts": str(base.state_dir / "known_hosts" / base.env)}
-    config = {
-        "version": 1, "project": {"name": project},
-        "environments": {"shared": {"driver": "ssh", "ssh": ssh, "hosts": {
-            "app-1": {"roles": ["app"], "address": base.hosts["app-1"]},
-            "gw-1": {"roles": ["gateway"], "address": base.hosts["gw-1"]}}}},
-        "roles": {"app": {"services": ["web"]}, "gateway": {"public": True}},
-        "services": {"web": {"port": 8080, "public": {"host": names, "hsts": True},
-                             "rollout": {"strategy": "rolling", "healthcheck_timeout": 30, "drain_seconds": 1}}},
-        "edge": {"acme": {"directory": pebble.directory, "ca_file": "pebble-listener.pem", "email": "ops@example.test",
-                          "renew_interval": 1, "cert_timeout": 30},
-                 "maintenance": {"page": "maintenance.html"}},
-    }
-    (project_dir / "stagecraft.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    env = Project(name=name, project=project, project_dir=project_dir, env="shared", hosts=dict(base.hosts),
-                  roles={"app-1": ["app"], "gw-1": ["gateway"]})
-    env.gw = base.hosts["gw-1"]
-    return env
 
 
 @pytest.fixture(scope="module")
