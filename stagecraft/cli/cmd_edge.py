@@ -73,6 +73,13 @@ def maintenance():
     pass
 
 
+def _switch(state: str) -> None:
+    from ..commands import edge_remote
+
+    output.data(_on_hosts(edge_remote.edge_command("maintenance", _project(), state), "maintenance"),
+                lambda d: _describe(d, "maintenance"))
+
+
 @maintenance.command("on", help="""Answer 503 with the maintenance page for the project's routes.
 
 \b
@@ -81,10 +88,7 @@ Example:
 """)
 @global_options
 def maintenance_on():
-    from ..commands import edge_remote
-
-    output.data(_on_hosts(edge_remote.edge_command("maintenance", _project(), "on"), "maintenance"),
-                lambda d: _describe(d, "maintenance"))
+    _switch("on")
 
 
 @maintenance.command("off", help="""Route the project's traffic to its containers again.
@@ -95,10 +99,7 @@ Example:
 """)
 @global_options
 def maintenance_off():
-    from ..commands import edge_remote
-
-    output.data(_on_hosts(edge_remote.edge_command("maintenance", _project(), "off"), "maintenance"),
-                lambda d: _describe(d, "maintenance"))
+    _switch("off")
 
 
 @click.command(help="""Remove the project from the environment's hosts: its routes, then its containers.

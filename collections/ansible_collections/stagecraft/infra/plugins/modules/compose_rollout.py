@@ -406,18 +406,13 @@ def pre_stop(compose, service, cid):
 
 def record(module, path, content):
     """Write a small file (atomically) when its content differs; True when it did (or would)."""
-    try:
-        with open(path) as handle:
-            if handle.read() == content:
-                return False
-    except FileNotFoundError:
-        pass
-    if not module.check_mode:
-        with open(path + ".tmp", "w") as handle:
-            handle.write(content)
-        os.chmod(path + ".tmp", 0o644)
-        os.replace(path + ".tmp", path)
-    return True
+    if module.check_mode:
+        try:
+            with open(path) as handle:
+                return handle.read() != content
+        except FileNotFoundError:
+            return True
+    return edge.write_file(path, content, 0o644)
 
 
 def main():
