@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import click
 
 from . import output
-from .settings import global_options
+from .settings import global_options, settings
 
 
 def _on_hosts(script: str, what: str) -> dict:
@@ -20,6 +20,10 @@ def _on_hosts(script: str, what: str) -> dict:
     from .context import env_context
 
     ctx = env_context()
+    hosts = [h.name for h in ctx.environment.hosts]
+    if settings().dry_run:  # nothing is sent: say where it would go
+        return {"environment": ctx.environment.name, "project": ctx.config.project.name, "dry_run": True,
+                "hosts": {h: {"result": "would-run"} for h in hosts}}
     hostvars = _hostvars(ctx)
     library = edge_remote.edge_library()
 
@@ -32,7 +36,6 @@ def _on_hosts(script: str, what: str) -> dict:
             answer = {"error": process.error_text(proc)}
         return answer
 
-    hosts = [h.name for h in ctx.environment.hosts]
     with ThreadPoolExecutor(max_workers=min(16, len(hosts) or 1)) as pool:
         results = dict(zip(hosts, pool.map(one, hosts)))
     failed = {h: r["error"] for h, r in results.items() if "error" in r}
@@ -69,6 +72,7 @@ Examples:
   stagecraft maintenance on -e prod
   stagecraft maintenance off -e prod -o json
 """)
+@global_options
 def maintenance():
     pass
 
@@ -121,7 +125,7 @@ def remove(yes: bool):
     from .context import env_context
 
     ctx = env_context()
-    if not yes:
+    if not yes and not settings().dry_run:
         click.confirm(f"Remove {ctx.config.project.name}'s routes and containers from the hosts of "
                       f"{ctx.environment.name}?", abort=True, err=True)
     output.data(_on_hosts(edge_remote.remove_command(_project()), "routes"), lambda d: _describe(d, "routes"))
