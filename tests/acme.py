@@ -1,8 +1,8 @@
 """Pebble (Let's Encrypt's ACME test server, Debian's `pebble` package) for the edge's HTTPS tests.
 
-It runs in a container on the local hosts' project network, resolves the test names through its own
-/etc/hosts (every other name fails at once: its DNS server is a closed port), issues certificates that
-live `validity` seconds, and is labelled like the hosts so the harness removes it with them. The image is
+It runs in a container on the local hosts' project network and resolves names through the package's
+mock DNS server (pebble-challtestsrv): the test names to the public host's address, every other name to
+nothing (so "does not resolve" needs no real DNS). It issues certificates that live `validity` seconds, and is labelled like the hosts so the harness removes it with them. The image is
 built once from the local host base image and kept (its tag is a hash of its recipe)."""
 
 from __future__ import annotations
@@ -75,9 +75,24 @@ def start(name: str, network: str, labels: dict, names: dict[str, str], workdir:
     argv = ["run", "-d", "--name", name, "--network", network, "-v", f"{workdir}:/x"]
     for key, value in labels.items():
         argv += ["--label", f"{key}={value}"]
-    for host, address in names.items():
-        argv += ["--add-host", f"{host}:{address}"]
     docker(*argv, IMAGE, "sleep", "infinity")
+    docker("exec", "-d", name, "sh", "-c", "exec pebble-challtestsrv -defaultIPv4 '' -defaultIPv6 '' "
+           "-dns01 127.0.0.1:8053 -http01 '' -https01 '' -doh '' -tlsalpn01 '' -management 127.0.0.1:8055 "
+           "> /x/dns.log 2>&1")
+    records = json.dumps(names)
+    docker("exec", name, "python3", "-c", f"""
+import json, time, urllib.request
+for _ in range(100):
+    try:
+        for host, ip in json.loads({records!r}).items():
+            body = json.dumps({{"host": host, "addresses": [ip]}}).encode()
+            urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:8055/add-a", data=body), timeout=2)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    raise SystemExit("the mock DNS server did not start")
+""")
     address = docker("inspect", "--format", f"{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}",
                      name).stdout.strip()
     # Pebble's own HTTPS listener needs a certificate naming the address the edges reach it at.
@@ -90,7 +105,7 @@ def start(name: str, network: str, labels: dict, names: dict[str, str], workdir:
         "ocspResponderURL": "", "externalAccountBindingRequired": False,
         "certificateValidityPeriod": validity}}))
     docker("exec", "-d", "-e", "PEBBLE_VA_NOSLEEP=1", "-e", "PEBBLE_WFE_NONCEREJECT=0", name, "sh", "-c",
-           "exec pebble -config /x/pebble.json -dnsserver 127.0.0.1:5353 > /x/pebble.log 2>&1")
+           "exec pebble -config /x/pebble.json -dnsserver 127.0.0.1:8053 > /x/pebble.log 2>&1")
     pebble = Pebble(name=name, address=address, workdir=workdir)
     deadline = time.monotonic() + 30
     while True:
