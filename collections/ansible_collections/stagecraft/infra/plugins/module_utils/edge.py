@@ -335,7 +335,8 @@ def apply(project, update, image=None):
 def wait_certificates(names, since, timeout):
     """Wait until Caddy holds a certificate for every name; on an ACME failure for one of them, raise
     with the ACME server's own words."""
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
     pending = list(names)
     while pending:
         pending = [n for n in pending if not glob.glob(f"{EDGE_DIR}/data/caddy/certificates/*/{n}/{n}.crt")]
@@ -344,7 +345,7 @@ def wait_certificates(names, since, timeout):
         problems = acme_problems(pending, since)
         if problems or time.monotonic() > deadline:
             detail = "; ".join(f"{n}: {p}" for n, p in sorted(problems.items())) or "no answer from the ACME server"
-            raise EdgeError(f"no certificate for {', '.join(pending)} after {int(timeout - max(0, deadline - time.monotonic()))}s "
+            raise EdgeError(f"no certificate for {', '.join(pending)} after {time.monotonic() - start:.0f}s "
                             f"({detail}). Check that each name resolves to this host's public address and that port 80 "
                             "reaches it from the internet (the ACME server connects to http://<name>/.well-known/acme-challenge/)")
         time.sleep(0.5)
