@@ -344,8 +344,9 @@ def wait_certificates(names, since, timeout):
             return
         problems = acme_problems(pending, since)
         if problems or time.monotonic() > deadline:
+            failed = sorted(problems) or pending
             detail = "; ".join(f"{n}: {p}" for n, p in sorted(problems.items())) or "no answer from the ACME server"
-            raise EdgeError(f"no certificate for {', '.join(pending)} after {time.monotonic() - start:.0f}s "
+            raise EdgeError(f"no certificate for {', '.join(failed)} after {time.monotonic() - start:.0f}s "
                             f"({detail}). Check that each name resolves to this host's public address and that port 80 "
                             "reaches it from the internet (the ACME server connects to http://<name>/.well-known/acme-challenge/)")
         time.sleep(0.5)
