@@ -146,6 +146,7 @@ def _maintenance(page):
                         "Cache-Control": ["no-store"]}}
 
 
+NOT_FOUND = {"handle": [{"handler": "static_response", "status_code": 404, "body": "Not Found\n"}], "terminal": True}
 REDIRECT = {"handler": "static_response", "status_code": 308,
             "headers": {"Location": ["https://{http.request.host}{http.request.uri}"]}}
 
@@ -206,6 +207,8 @@ def caddy_config(all_states):
             renew = min(renew, int(acme.get("renew_interval") or 600))
     servers = {}
     plain = {"automatic_https": {"disable": True}}
+    # What no route matches: 404 (Caddy's own default is an empty 200).
+    https, http, internal = ([*routes, ((2, 0, ""), NOT_FOUND)] if routes else routes for routes in (https, http, internal))
     if https:
         servers["https"] = {"listen": [":443"], "routes": [r for _, r in sorted(https, key=lambda x: x[0])],
                             "tls_connection_policies": [{}], **plain}
