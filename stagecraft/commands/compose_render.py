@@ -47,6 +47,14 @@ class HostDeploy:
         return yaml.safe_load(self.definition).get("services") or {}
 
     @property
+    def planned_services(self) -> dict:
+        """The compose services plus the host's shared edge (its image and this project's routes), as
+        `stagecraft plan` compares them."""
+        if not self.edge_config:
+            return self.compose_services
+        return {**self.compose_services, EDGE_SERVICE: {"image": self.edge_image, "routes": self.edge_config}}
+
+    @property
     def image_refs(self) -> list[str]:
         """The image refs the host runs (its services' and its edge proxy's), sorted."""
         return sorted(r for r in set(self.images.values()) | {self.edge_image} if r)
