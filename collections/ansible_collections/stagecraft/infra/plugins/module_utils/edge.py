@@ -261,13 +261,17 @@ def write_config(all_states):
     return write_file(CONFIG, json.dumps(caddy_config(all_states), indent=1, sort_keys=True) + "\n")
 
 
-def reload():
+def reload(attempts=5):
     """Load the written configuration into the running proxy (graceful); a configuration Caddy refuses
-    leaves the old one serving and raises with Caddy's reason."""
-    proc = run("docker", "exec", CONTAINER, "caddy", "reload", "--config", CONFIG, check=False)
-    if proc.returncode != 0:
-        raise EdgeError("the edge proxy refused the new routes (the previous ones keep serving): "
-                        + (proc.stderr or proc.stdout).strip()[-800:])
+    leaves the old one serving and raises with Caddy's reason. Caddy 2.6 writes a renewed certificate's
+    files in place, so a reload that reads them at that moment fails: such a refusal is tried again."""
+    for attempt in range(attempts):
+        proc = run("docker", "exec", CONTAINER, "caddy", "reload", "--config", CONFIG, check=False)
+        if proc.returncode == 0:
+            return
+        time.sleep(0.5 * (attempt + 1))
+    raise EdgeError("the edge proxy refused the new routes (the previous ones keep serving): "
+                    + (proc.stderr or proc.stdout).strip()[-800:])
 
 
 def connect(info, all_states):
