@@ -211,7 +211,8 @@ def caddy_config(all_states):
     https, http, internal = ([*routes, ((2, 0, ""), NOT_FOUND)] if routes else routes for routes in (https, http, internal))
     if https:
         servers["https"] = {"listen": [":443"], "routes": [r for _, r in sorted(https, key=lambda x: x[0])],
-                            "tls_connection_policies": [{}], **plain}
+                            # No HTTP/3: the container publishes TCP only, advertising QUIC would send clients astray.
+                            "tls_connection_policies": [{}], "protocols": ["h1", "h2"], **plain}
     if http or https:  # also where ACME's HTTP-01 challenges are answered
         servers["http"] = {"listen": [":80"], "routes": [r for _, r in sorted(http, key=lambda x: x[0])], **plain}
     if internal:
