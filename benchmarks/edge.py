@@ -47,7 +47,7 @@ def main() -> int:
     factory = HostFactory(Path(tempfile.mkdtemp(prefix="stagecraft-bench-edge-")), f"be{int(time.time()) % 100000}")
     pebble = None
     try:
-        base = factory.create("hosts", {"app-1": ["app"], "gw-1": ["gateway"]})
+        base = acme.shared_hosts(factory, "hosts")
         names = {"blue.test": base.hosts["gw-1"], "green.test": base.hosts["gw-1"]}
         pebble = acme.start(f"{factory.prefix}pebble", network_name(base.project, base.env),
                             {"stagecraft.managed": "true", "stagecraft.project": base.project}, names,

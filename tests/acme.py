@@ -129,6 +129,18 @@ class Project(LocalEnv):
         return body.decode()
 
 
+def shared_hosts(factory, name: str) -> LocalEnv:
+    """app-1 and a public gw-1 set up by `infra up` of a project that routes a service on the app role,
+    so the firewall admits the gateway to app-1's edge (port 8000); the test projects then deploy to
+    these hosts with the ssh driver."""
+    env = factory.create(name, {"app-1": ["app"], "gw-1": ["gateway"]}, files=example_files("web"), up=False,
+                         extra_config="services:\n  web:\n    port: 8080\n")
+    text = env.config_path.read_text()
+    env.config_path.write_text(text.replace("  app:\n    public: false\n", "  app:\n    public: false\n    services: [web]\n"))
+    env.up()
+    return env
+
+
 def make_project(local_hosts, base: LocalEnv, pebble: Pebble, name: str, names: list[str]) -> Project:
     """A project of the example's web service on `base`'s hosts app-1 and gw-1 (driver ssh, so several
     projects share the hosts), its names served over HTTPS with certificates from `pebble`."""

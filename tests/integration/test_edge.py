@@ -31,7 +31,7 @@ def base_hosts(local_hosts) -> LocalEnv:
     env = local_hosts.envs.get("deploy")
     if env is not None and env.hosts:
         return env
-    return local_hosts.create("edge", {"app-1": ["app"], "gw-1": ["gateway"]})
+    return acme.shared_hosts(local_hosts, "edge")
 
 
 @pytest.fixture(scope="module")
