@@ -127,7 +127,7 @@ def deploy(version_: str | None, services: str | None, limit: str | None, keep_p
     urls = probe.app_urls(result.desired, session.addresses)
     output.data({"release": result.release, "environment": ctx.environment.name, "version": version,
                  "hosts": {h: o.get("services") for h, o in sorted(result.rollout.items())},
-                 "urls": {u: probe.probe(u) for u in urls}, "firewall": session.firewall}, _describe_deploy)
+                 "urls": {u: probe.probe(u, a) for u, a in urls.items()}, "firewall": session.firewall}, _describe_deploy)
 
 
 def _describe_deploy(d: dict) -> str:

@@ -70,7 +70,7 @@ def plan(version_: str | None):
     show_plan(deploy_session(ctx), version)
 
 
-@click.command(help="""Print the compose file (and edge proxy config) a deploy renders for each host.
+@click.command(help="""Print the compose file (and edge routes) a deploy renders for each host.
 
 \b
 Example:
@@ -94,7 +94,7 @@ def render(host: str | None, version_: str | None):
         for h, v in d.items():
             parts.append(f"# host {h}  sha256 {v['sha256']}\n{v['compose']}")
             if v["edge_config"]:
-                parts.append(f"# host {h}: edge proxy (nginx.conf)\n{v['edge_config']}")
+                parts.append(f"# host {h}: routes on the shared edge proxy (JSON)\n{v['edge_config']}")
         return "\n".join(parts)
 
     output.data(data, describe)

@@ -39,6 +39,8 @@ COMMANDS = {
     "audit": "stagecraft.cli.cmd_audit:audit",
     "prune": "stagecraft.cli.cmd_prune:prune",
     "secrets": "stagecraft.cli.cmd_secrets:secrets",
+    "maintenance": "stagecraft.cli.cmd_edge:maintenance",
+    "remove": "stagecraft.cli.cmd_edge:remove",
 }
 
 HELP = """Deploy a Docker Compose app to 1..N Linux hosts with bundled Ansible roles.

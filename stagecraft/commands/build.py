@@ -5,25 +5,25 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-# nginx from Debian packages, copied with only the libraries it links and the directories it writes
-# into a scratch image: about 13 MB to ship to every host instead of the whole Debian base (~360 MB).
-# The edge needs no shell: Stagecraft mounts nginx.conf and upstreams, and reloads with `nginx -s reload`.
+# Caddy from Debian packages (ADR 0005), copied with only the libraries it links and the CA bundle into
+# a scratch image: about 45 MB shipped once to every host instead of the whole Debian base (~260 MB).
+# The edge needs no shell: Stagecraft writes its JSON configuration under /srv/stagecraft-edge (mounted
+# at the same path) and loads it with `caddy reload`; certificates and keys live in its data/ (0600).
 EDGE_DOCKERFILE = """\
-FROM {base} AS nginx
+FROM {base} AS caddy
 RUN apt-get update \\
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends caddy ca-certificates \\
  && rm -rf /var/lib/apt/lists/*
-RUN set -e; mkdir -p /out/var/lib/nginx /out/var/log/nginx /out/run /out/tmp /out/etc/nginx; \\
-    for f in /usr/sbin/nginx $(ldd /usr/sbin/nginx | awk '$2 == "=>" {{print $3}} $1 ~ /^\\// {{print $1}}'); do \\
+RUN set -e; mkdir -p /out/tmp /out/etc/ssl/certs /out/srv/stagecraft-edge; \\
+    for f in /usr/bin/caddy $(ldd /usr/bin/caddy | awk '$2 == "=>" {{print $3}} $1 ~ /^\\// {{print $1}}'); do \\
       cp --parents -L "$f" /out; done; \\
-    grep -E '^(root|nobody|www-data):' /etc/passwd > /out/etc/passwd; \\
-    grep -E '^(root|nogroup|www-data):' /etc/group > /out/etc/group; \\
-    ln -sf /dev/stderr /out/var/log/nginx/error.log; chmod 1777 /out/tmp
+    cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/; \\
+    grep -E '^root:' /etc/passwd > /out/etc/passwd; grep -E '^root:' /etc/group > /out/etc/group; chmod 1777 /out/tmp
 
 FROM scratch
-COPY --from=nginx /out /
-STOPSIGNAL SIGQUIT
-CMD ["/usr/sbin/nginx", "-g", "daemon off;"]
+COPY --from=caddy /out /
+ENV HOME=/tmp XDG_DATA_HOME=/srv/stagecraft-edge/data XDG_CONFIG_HOME=/srv/stagecraft-edge/config
+CMD ["/usr/bin/caddy", "run", "--config", "/srv/stagecraft-edge/caddy.json"]
 """
 
 

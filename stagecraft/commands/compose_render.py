@@ -4,14 +4,16 @@ From the app's canonical compose file and the role placement in stagecraft.yml, 
 compose file with only its services: images pinned to `<registry or project>/<service>:<version>`,
 `build:` removed, Stagecraft labels, and for rolling services no `container_name` and no host
 `ports` (two copies must run side by side during a rollout; the edge proxy publishes instead).
-List- and map-form `environment` are kept as written.
+List- and map-form `environment` are kept as written. The host's edge proxy is not part of the
+compose file: it is shared by every project on the host, and each project hands it its routes as
+JSON (`render_edge`, read by the collection's module_utils/edge.py).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import re
+import json
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -19,9 +21,11 @@ import yaml
 
 from ..config import compose as compose_model
 
-EDGE_SERVICE = "stagecraft-edge"
+EDGE_SERVICE = "stagecraft-edge"  # the shared edge container, and the name its rollout outcome is reported under
 EDGE_PUBLIC_PORT = 80
 EDGE_INTERNAL_PORT = 8000  # where a non-public host's edge proxy listens for the gateways
+DEFAULT_MAINTENANCE_PAGE = ("<!doctype html><meta charset=utf-8><title>Maintenance</title>"
+                            "<h1>Down for maintenance</h1><p>We will be back shortly.</p>\n")
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,9 @@ class HostDeploy:
     hash: str
     services: list  # rollout order: [{name, replicas, port, **Rollout.module_vars()}]
     images: dict  # service -> image ref
-    edge_config: str = ""
+    edge_config: str = ""  # the project's routes on the host's edge (JSON), "" when none
     edge_port: int | None = None
+    edge_image: str = ""
     secret_names: list = field(default_factory=list)
     files: object = None  # commands.project_files.HostFiles: local files its services refer to
 
@@ -42,8 +47,12 @@ class HostDeploy:
         return yaml.safe_load(self.definition).get("services") or {}
 
     @property
-    def edge_image(self) -> str:
-        return (self.compose_services.get(EDGE_SERVICE) or {}).get("image", "")
+    def planned_services(self) -> dict:
+        """The compose services plus the host's shared edge (its image and this project's routes), as
+        `stagecraft plan` compares them."""
+        if not self.edge_config:
+            return self.compose_services
+        return {**self.compose_services, EDGE_SERVICE: {"image": self.edge_image, "routes": self.edge_config}}
 
     @property
     def image_refs(self) -> list[str]:
@@ -81,12 +90,14 @@ class HostDeploy:
     def manifest_entry(self) -> dict:
         """What a release records of the host (read back by `from_manifest`)."""
         return {"compose": self.definition, "compose_hash": self.hash, "edge_config": self.edge_config,
-                "services": self.services, "secret_names": self.secret_names}
+                "edge_image": self.edge_image, "edge_port": self.edge_port, "services": self.services,
+                "secret_names": self.secret_names}
 
     @classmethod
     def from_manifest(cls, host: str, entry: dict) -> "HostDeploy":
         plan = cls(host=host, definition=entry["compose"], hash=entry["compose_hash"], services=entry.get("services", []),
-                   images={}, edge_config=entry.get("edge_config", ""), secret_names=entry.get("secret_names", []))
+                   images={}, edge_config=entry.get("edge_config", ""), edge_image=entry.get("edge_image", ""),
+                   edge_port=entry.get("edge_port"), secret_names=entry.get("secret_names", []))
         plan.images.update({n: sv.get("image", "") for n, sv in plan.compose_services.items()})
         return plan
 
@@ -275,16 +286,7 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
     edge_config, edge_port = "", None
     if local_routed or remote_routed:
         edge_port = host_edge_port(config, host)
-        out_services[EDGE_SERVICE] = {
-            "image": edge_image,
-            "ports": [f"{edge_port}:80"],
-            "restart": "unless-stopped",
-            # The directory, not the file: a file written by rename (atomically) is a new inode, which
-            # a single-file bind mount would never show to the running proxy.
-            "volumes": ["./edge:/etc/nginx:ro"],
-            "labels": {"stagecraft.project": config.project.name, "stagecraft.role": "edge"},
-        }
-        edge_config = render_edge(config, local_routed, remote_routed, peers)
+        edge_config = render_edge(config, local_routed, remote_routed, peers, public=public)
     doc: dict = {"name": config.project.name, "services": out_services}
     used["volumes"], used["networks"] = volumes, networks
     for section in ("volumes", "networks", "secrets", "configs"):
@@ -301,18 +303,7 @@ def render_host(config, env, host, compose: dict, version: str, *, edge_image: s
              for n in sorted(services, key=lambda s: (config.service(s).strategy != "recreate", s))]
     return HostDeploy(host=host.name, definition=definition, hash=digest, services=order,
                       images={n: refs[n] for n in services}, edge_config=edge_config, edge_port=edge_port,
-                      secret_names=env_names, files=files)
-
-
-_NGINX_PLAIN = re.compile(r"[A-Za-z0-9._~!&()*+,=:@%/-]+")
-
-
-def _nginx_word(value: str) -> str:
-    """One nginx argument: as written when it holds only plain characters (what the schema allows for
-    public.host and public.path), else double-quoted, so `;`, braces, spaces or newlines stay inside it."""
-    if _NGINX_PLAIN.fullmatch(value):
-        return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                      edge_image=edge_image if edge_config else "", secret_names=env_names, files=files)
 
 
 def _dump(doc: dict) -> str:
@@ -324,48 +315,65 @@ def _digest(definition: str, edge_config: str, files) -> str:
     return hashlib.sha256((definition + edge_config + (files.digest if files else "")).encode()).hexdigest()
 
 
-def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict) -> str:
-    """nginx.conf of a host's edge: one server per public host name (`services.<s>.public.host`, `_` for
-    any), holding a location per service (`public.path`): a frontend on / and an API on /api/ share a name."""
-    lines = ["worker_processes 1;", "events { worker_connections 1024; }", "http {", "    access_log off;",
-             "    include /etc/nginx/upstreams/*.conf;"]
-    for name in remote_routed:
-        lines.append(f"    upstream svc_{name.replace('-', '_')}_hosts {{")
-        lines += [f"        server {p} max_fails=1 fail_timeout=2s;" for p in sorted(peers[name])]
-        lines += ["        keepalive 16;", "    }"]
-    # One server per host name; a service routed to a host name and path another one already has gets a
-    # server of its own, which nginx ignores as a duplicate name (`config validate` warns about it).
-    servers: list[tuple[str, list[str]]] = []
+def render_edge(config, local_routed: list[str], remote_routed: list[str], peers: dict, *, public: bool) -> str:
+    """The project's routes on one host's shared edge proxy, as JSON (deterministic: part of the hash).
+    A public host answers the names over HTTPS (80 and 443); others listen on 8000 for the gateways."""
+    routes = []
     for name in sorted(local_routed + remote_routed):
-        host, path = config.service(name).public_host or "_", config.service(name).public_path
-        group = next((g for h, g in servers if h == host and path not in {config.service(n).public_path for n in g}),
-                     None)
-        if group is None:
-            servers.append((host, [name]))
-        else:
-            group.append(name)
-    first = True
-    # The catch-all (`_`) answers requests for names no server claims (e.g. http://<address>/).
-    for names, routed in sorted(servers, key=lambda server: server[0] != "_"):
-        listen = "listen 80 default_server;" if first else "listen 80;"
-        first = False
-        lines += ["    server {", f"        {listen}", f"        server_name {_nginx_word(names)};"]
-        for name in sorted(routed, key=lambda n: (config.service(n).public_path, n)):
-            upstream = f"svc_{name.replace('-', '_')}" + ("_hosts" if name in remote_routed else "")
-            lines += [
-                f"        location {_nginx_word(config.service(name).public_path)} {{",
-                f"            proxy_pass http://{upstream};",
-                "            proxy_http_version 1.1;",
-                '            proxy_set_header Connection "";',
-                "            proxy_set_header Host $host;",
-                "            proxy_connect_timeout 1s;",
-                "            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
-                "            proxy_next_upstream_tries 0;",
-                "        }",
-            ]
-        lines.append("    }")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        svc = config.service(name)
+        route = {"service": name, "hosts": list(svc.public_hosts), "path": svc.public_path,
+                 "tls": svc.tls_mode if public else "off", "redirect": svc.redirect_http, "hsts": svc.hsts}
+        if name in remote_routed:
+            route["peers"] = sorted(peers[name])
+        if route["tls"] == "files":
+            cert, key = tls_files(config, name)
+            route["files_sha256"] = hashlib.sha256((cert + "\0" + key).encode()).hexdigest()
+        routes.append(route)
+    doc: dict = {"project": config.project.name, "listen": "public" if public else "internal", "routes": routes}
+    if public and any(r["tls"] == "acme" for r in routes):
+        edge = config.edge
+        doc["acme"] = {"directory": edge.acme_directory, "email": edge.acme_email,
+                       "renew_interval": edge.renew_interval}
+        if edge.acme_ca_file:
+            doc["acme"]["ca_pem"] = _read(config, edge.acme_ca_file, "edge.acme.ca_file")
+    if public:
+        page = config.edge.maintenance_page
+        doc["maintenance_page"] = _read(config, page, "edge.maintenance.page") if page else DEFAULT_MAINTENANCE_PAGE
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def tls_files(config, service: str) -> tuple[str, str]:
+    """(certificate chain, private key) of services.<s>.public.tls {cert_file, key_file}, as text."""
+    tls = config.service(service).public_tls
+    key = f"services.{service}.public.tls"
+    cert_text = _read(config, tls["cert_file"], f"{key}.cert_file")
+    key_text = _read(config, tls["key_file"], f"{key}.key_file")
+    if "CERTIFICATE" not in cert_text or "PRIVATE KEY" not in key_text:
+        from ..errors import UserError
+
+        raise UserError(f"{key}: expected a PEM certificate in cert_file and a PEM private key in key_file")
+    return cert_text, key_text
+
+
+def edge_tls_payload(config, host_deploy) -> list[dict]:
+    """The supplied certificates and keys a host's edge needs: files for the compose role (served as a
+    secret, written 0600); empty when none."""
+    routes = json.loads(host_deploy.edge_config or "{}").get("routes") or []
+    out = []
+    directory = f"/srv/stagecraft-edge/projects/{config.project.name}.tls"
+    for name in sorted({r["service"] for r in routes if r.get("tls") == "files"}):
+        cert, key = tls_files(config, name)
+        out += [{"path": f"{directory}/{name}.crt", "content": cert, "mode": "0600"},
+                {"path": f"{directory}/{name}.key", "content": key, "mode": "0600"}]
+    return out
+
+
+def _read(config, rel: str, key: str) -> str:
+    from pathlib import Path
+
+    from ..files import read_text
+
+    return read_text(Path(config.base_dir) / rel, key, limit=256 << 10)
 
 
 def load_compose(path) -> dict:

@@ -15,6 +15,8 @@ import shlex
 from dataclasses import dataclass, field
 
 PROJECT_ROOT = "/srv/stagecraft"  # the compose role's default compose_project_dir parent
+EDGE_ROOT = "/srv/stagecraft-edge"  # the host's shared edge proxy (module_utils/edge.py)
+EDGE_CONTAINER = "stagecraft-edge"
 SEPARATOR = "--stagecraft--"
 # Installed by the firewall role (its guard.sh.j2); `check` reloads the table if it is missing.
 FIREWALL_GUARD = "/usr/local/sbin/stagecraft-firewall-guard"
@@ -36,6 +38,7 @@ class HostState:
     image_ids: dict = field(default_factory=dict)  # ref -> image ID on the host ("" if absent), containers' refs too
     containers: list = field(default_factory=list)
     firewall: str = ""  # loaded | restored | absent | failed: <why>
+    edge_routes: dict | None = None  # the project's routes as the host's shared edge has them (None: none)
 
 
 def probe_script(project: str, refs: list[str]) -> str:
@@ -64,25 +67,37 @@ def probe_script(project: str, refs: list[str]) -> str:
         f"if [ ! -x {FIREWALL_GUARD} ]; then echo absent; "
         f"elif [ \"$(id -u)\" = 0 ]; then {FIREWALL_GUARD} check 2>&1; "
         f"else sudo -n {FIREWALL_GUARD} check 2>&1; fi",
+        f"echo {SEPARATOR}",
+        # The shared edge: its container (as one more line of the containers part) and this project's routes.
+        f"docker inspect --format '{EDGE_CONTAINER} {{{{.Image}}}} {{{{.State.Status}}}} none' {EDGE_CONTAINER} 2>/dev/null || true",
+        f"echo {SEPARATOR}",
+        f"f={shlex.quote(EDGE_ROOT)}/projects/{shlex.quote(project)}.json; "
+        "if [ \"$(id -u)\" = 0 ]; then cat \"$f\" 2>/dev/null; else sudo -n cat \"$f\" 2>/dev/null; fi; true",
     ]
     return "\n".join(lines) + "\n"
 
 
 def parse_probe(stdout: str) -> HostState:
+    import json
+
     parts = stdout.split(SEPARATOR + "\n")
-    if len(parts) != 5:
+    if len(parts) != 7:
         return HostState()
     images = {}
     for line in parts[2].splitlines():
         ref, _, image_id = line.partition(" ")
         images[ref] = image_id.strip()
     containers = []
-    for line in parts[3].splitlines():
+    for line in parts[3].splitlines() + parts[5].splitlines():
         fields = line.split()
         if len(fields) in (4, 5):
             containers.append(Container(*fields))
+    try:
+        edge_routes = (json.loads(parts[6]) or {}).get("routes") if parts[6].strip() else None
+    except ValueError:
+        edge_routes = None
     return HostState(compose_hash=parts[0].strip(), env_digest=parts[1].strip(), image_ids=images,
-                     containers=containers, firewall=_firewall_state(parts[4]))
+                     containers=containers, firewall=_firewall_state(parts[4].rstrip("\n")), edge_routes=edge_routes)
 
 
 def _firewall_state(text: str) -> str:
@@ -125,11 +140,20 @@ def unchanged_reason(plan, state: HostState, local_ids: dict, env_digest: str) -
     if state.env_digest != env_digest:
         return ".env differs"
     expected = {s["name"]: s.get("replicas") or 1 for s in plan.services}
-    if plan.edge_config:
-        expected["stagecraft-edge"] = 1
     refs = dict(plan.images)
+    if plan.edge_config:
+        import json
+
+        expected[EDGE_CONTAINER] = 1
+        refs[EDGE_CONTAINER] = plan.edge_image
+        if state.edge_routes != json.loads(plan.edge_config):
+            return "the shared edge proxy does not have this release's routes"
+    elif state.edge_routes is not None:
+        return "the shared edge proxy still has routes of this project"
     running: dict[str, list[Container]] = {}
     for c in state.containers:
+        if c.service == EDGE_CONTAINER and EDGE_CONTAINER not in expected:
+            continue  # the shared edge of other projects on the host
         if c.service not in expected:
             return f"unexpected container of service '{c.service}'"
         running.setdefault(c.service, []).append(c)

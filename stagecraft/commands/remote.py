@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from .host_state import PROJECT_ROOT
+from .host_state import EDGE_ROOT, PROJECT_ROOT
 
 FIELD = "\t"
 # One line per container of the project: what `status` compares with the last release.
@@ -35,10 +35,12 @@ def status_script(project: str) -> str:
         f"ids=$(docker ps -aq --filter label=com.docker.compose.project={q})",
         f"[ -z \"$ids\" ] || docker inspect --format {shlex.quote(_INSPECT)} $ids",
         "echo --stagecraft-routes--",
-        # The edge proxy's live upstreams: service -> container addresses it sends traffic to.
-        f"for f in {shlex.quote(PROJECT_ROOT + '/' + project)}/edge/upstreams/*.conf; do "
-        "[ -f \"$f\" ] && printf '%s\\t%s\\n' \"$(basename \"$f\" .conf)\" \"$(grep -o 'server [^ ;]*' \"$f\" "
-        "| cut -d' ' -f2 | tr '\\n' ' ')\"; done; true",
+        # The shared edge's live upstreams for this project: service -> container addresses it sends traffic to.
+        f"f={shlex.quote(EDGE_ROOT + '/projects/' + project + '.json')}; "
+        "{ if [ \"$(id -u)\" = 0 ]; then cat \"$f\"; else sudo -n cat \"$f\"; fi; } 2>/dev/null | python3 -c "
+        + shlex.quote("import json,sys\ntry: d=json.load(sys.stdin)\nexcept ValueError: d={}\n"
+                      "for k,v in sorted((d.get('upstreams') or {}).items()): print(k+'\\t'+' '.join(v))")
+        + "; true",
     ]) + "\n"
 
 

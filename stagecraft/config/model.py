@@ -11,6 +11,7 @@ from .ci import Ci
 from .cloud import DigitalOcean
 from .databases import Database
 from .dev import DevSettings
+from .edge import Edge
 from .environment import Environment
 from .firewall import Firewall
 from .issues import ConfigIssue, format_path
@@ -37,6 +38,7 @@ class Config:
     backend: Provider | None = None
     frontend: Provider | None = None
     dev: DevSettings = field(default_factory=DevSettings)
+    edge: Edge = field(default_factory=Edge)
     secrets: Secrets = field(default_factory=Secrets)
     ci: Ci | None = None
     defaults: dict = field(default_factory=dict)
@@ -79,6 +81,7 @@ class Config:
             backend=Provider.parse("backend", data.get("backend")),
             frontend=Provider.parse("frontend", data.get("frontend")),
             dev=DevSettings.parse(data.get("dev")),
+            edge=Edge.parse(data.get("edge")),
             secrets=Secrets.parse(data.get("secrets")),
             ci=Ci.parse(data.get("ci")),
             defaults=dict(data.get("defaults") or {}),

@@ -94,8 +94,13 @@ class Service:
     role: str | None = None
     rollout: Rollout = field(default_factory=Rollout)
     port: int | None = None
-    public_host: str | None = None
+    public_hosts: tuple[str, ...] = ()  # names routed to this service (public.host: one or a list)
     public_path: str = "/"
+    # public.tls: acme (certificates from edge.acme, the default when names are given), off (plain HTTP),
+    # or {cert_file, key_file} (files relative to stagecraft.yml, e.g. from an internal CA).
+    public_tls: object = "acme"
+    redirect_http: bool = True  # public.redirect_http: plain HTTP answers with a redirect to HTTPS
+    hsts: int = 0  # public.hsts: Strict-Transport-Security max-age in seconds (true: one year); 0: none
     build: Build | None = None
     secrets: tuple[str, ...] = ()
     healthcheck: HttpHealthcheck | None = None
@@ -104,17 +109,34 @@ class Service:
     def strategy(self) -> str:
         return self.rollout.strategy
 
+    @property
+    def public_host(self) -> str | None:
+        """The first routed name (None: every name reaching the host)."""
+        return self.public_hosts[0] if self.public_hosts else None
+
+    @property
+    def tls_mode(self) -> str:
+        """acme, files or off: TLS needs names to ask certificates for."""
+        if not self.public_hosts or self.public_tls == "off":
+            return "off"
+        return "files" if isinstance(self.public_tls, dict) else "acme"
+
     @classmethod
     def parse(cls, name: str, data: dict) -> "Service":
         public = data.get("public") or {}
         build = data.get("build")
+        hosts = public.get("host") or ()
+        hsts = public.get("hsts", 0)
         return cls(
             name=name,
             role=data.get("role"),
             rollout=Rollout.parse(data.get("rollout") or {}),
             port=data.get("port"),
-            public_host=public.get("host"),
+            public_hosts=(hosts,) if isinstance(hosts, str) else tuple(hosts),
             public_path=public.get("path", "/"),
+            public_tls=public.get("tls", "acme"),
+            redirect_http=public.get("redirect_http", True),
+            hsts=31536000 if hsts is True else int(hsts or 0),
             build=Build(**{k: v for k, v in build.items() if not k.startswith("x-")}) if build else None,
             secrets=tuple(data.get("secrets") or ()),
             healthcheck=HttpHealthcheck.parse(data.get("healthcheck")),

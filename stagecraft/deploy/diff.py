@@ -31,6 +31,6 @@ def host_changes(config, env, desired: dict, deployed: dict) -> list[dict]:
             host_deploy, before = desired[host], deployed.get(host)
             out.append({"host": host, "order": order, "compose_hash": host_deploy.hash,
                         "deployed_hash": before.hash if before else None,
-                        "services": service_changes(before.compose_services if before else {},
-                                                    host_deploy.compose_services)})
+                        "services": service_changes(before.planned_services if before else {},
+                                                    host_deploy.planned_services)})
     return out

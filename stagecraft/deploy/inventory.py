@@ -30,6 +30,8 @@ def compose_vars(project, host_deploy, compose_project: str) -> dict:
         "compose_services": host_deploy.services,
         "compose_edge_service": EDGE_SERVICE if host_deploy.edge_config else "",
         "compose_edge_config": host_deploy.edge_config,
+        "compose_edge_image": host_deploy.edge_image,
+        "compose_edge_tls_files": '"tls": "files"' in host_deploy.edge_config,
         "compose_secret_names": host_deploy.secret_names,
     }
     if project.images.via_registry:

@@ -69,6 +69,7 @@ def roll_batch(session, rel, inventory, hosts: list[str], stage: str, desired: d
     # Each host's .env text goes to the compose role with the secrets, from memory (never a file here).
     env_files = {dotenv.served_name(h): dotenv.render(desired[h].secret_names, session.envvars)
                  for h in hosts}
+    env_files.update(edge_tls_secrets(session.config, desired, hosts))
     result = run_playbook(session.ctx, "deploy.yml", inventory=inventory.document, release=rel,
                           phase="rollout" if stage == "all" else "migrate_pre", envvars={**session.envvars, **env_files},
                           extravars={"stagecraft_deploy_hosts": ",".join(hosts), "compose_stage": stage,
@@ -76,6 +77,20 @@ def roll_batch(session, rel, inventory, hosts: list[str], stage: str, desired: d
                           verbosity=session.verbosity, display_mode="quiet" if session.quiet else "auto",
                           title=f"{'rollout' if stage == 'all' else 'stateful services'}: {', '.join(hosts)}")
     return (result.artifact_data or {}).get("rollout") or {}
+
+
+def edge_tls_secrets(config, desired: dict, hosts: list[str]) -> dict:
+    """Supplied certificates and keys (public.tls files) per host, served like the .env: from memory."""
+    import json
+
+    from ..commands.compose_render import edge_tls_payload
+
+    out = {}
+    for h in hosts:
+        files = edge_tls_payload(config, desired[h]) if h in desired else []
+        if files:
+            out[f"edge_tls/{h}"] = json.dumps(files)
+    return out
 
 
 def on_failed_batch(session, rel, desired: dict, reached: list[str], completed: list[str], failure: RunFailed) -> None:

@@ -115,23 +115,22 @@ def test_a_killed_deploy_needs_no_human_before_the_next_one(shop, point, marker,
 
 
 def test_leftovers_of_an_interrupted_run_are_cleaned_before_the_rollout(shop):
-    """What a run cut in the middle leaves: a container Compose renamed to <id>_<name> while
-    recreating it, surplus scaled containers, one of them stopped (Compose would start it again,
-    old image and all, as one of the 'new' containers)."""
+    """What a run cut in the middle leaves: a container Compose renamed to <id>_<name> while recreating
+    it, surplus scaled containers, one of them stopped (Compose would start it again, old image and all,
+    as one of the 'new' containers). The host's shared edge is left alone."""
     compose = (f"docker compose -p {shop.project} --project-directory /srv/stagecraft/{shop.project} "
                f"-f /srv/stagecraft/{shop.project}/compose.yaml")
-    edge_id, edge_name = shop.ssh("gw-1", "docker ps --format '{{.ID}} {{.Names}}' "
-                                          "--filter label=com.docker.compose.service=stagecraft-edge").stdout.split()
-    shop.ssh("gw-1", f"docker rename {edge_id} {edge_id[:12]}_{edge_name}")
+    edge_id = shop.ssh("gw-1", "docker ps -q --no-trunc --filter name=^stagecraft-edge$").stdout.split()
     shop.ssh("app-1", f"{compose} up -d --no-deps --no-recreate --scale web=4 web")
     surplus = shop.ssh("app-1", "docker ps -q --filter label=com.docker.compose.service=web").stdout.split()
     assert len(surplus) == 4
     shop.ssh("app-1", f"docker stop {surplus[0]}")
+    name = shop.ssh("app-1", f"docker inspect --format '{{{{.Name}}}}' {surplus[1]}").stdout.strip().lstrip("/")
+    shop.ssh("app-1", f"docker rename {surplus[1]} {surplus[1][:12]}_{name}")
     with Load(f"http://{shop.hosts['gw-1']}/") as load:
         shop.cli("deploy", "--version", "clean", "-o", "json")
     assert load.failed == 0, load.errors
-    assert shop.ssh("gw-1", "docker ps --format '{{.Names}}' --filter label=com.docker.compose.service="
-                            "stagecraft-edge").stdout.split() == [edge_name]
+    assert shop.ssh("gw-1", "docker ps -q --no-trunc --filter name=^stagecraft-edge$").stdout.split() == edge_id
     images = shop.ssh("app-1", "docker ps -a --format '{{.Image}}' --filter label=com.docker.compose.service=web"
                       ).stdout.split()
     assert images == [f"{shop.project}/web:clean"] * 2

@@ -68,7 +68,7 @@ def test_first_deploy_answers_through_the_gateway(shop):
     # Two replicas on each app host, no host ports: only the edge proxy publishes.
     ps = shop.ssh("app-1", "docker ps --format '{{.Names}} {{.Ports}}'").stdout
     assert len([line for line in ps.splitlines() if "-web-" in line]) == 2
-    assert "0.0.0.0:8000->80/tcp" in ps
+    assert "0.0.0.0:8000->8000/tcp" in ps  # the host's shared edge, for the gateway
 
 
 def test_secrets_reach_the_host_in_a_private_file_only(shop):
@@ -180,10 +180,10 @@ def test_plan_shows_exactly_what_changes(shop):
 def test_a_changed_proxy_configuration_is_reloaded_without_restarting_the_proxy(shop):
     import urllib.error
 
-    edge = "--filter label=com.docker.compose.service=stagecraft-edge"
+    edge = "--filter name=^stagecraft-edge$"
     before = shop.ssh("gw-1", f"docker ps -q {edge}").stdout.split()
     original = shop.config_path.read_text()
-    # Only the routes change (nginx.conf); the proxy's compose definition stays the same.
+    # Only the routes change; the proxy's container stays the same.
     shop.config_path.write_text(original.replace("  web:\n    port: 8080\n",
                                                  "  web:\n    port: 8080\n    public: {path: /moved/}\n"))
     try:

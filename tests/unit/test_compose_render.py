@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import shutil
 from pathlib import Path
 
@@ -36,8 +38,10 @@ def test_each_host_gets_only_its_services(tmp_path):
     compose, _ = compose_of(config)
     plans = render_all(config, env, hostvars(env), compose, "v7", "stagecraft/edge:x", ["API_TOKEN"])
     services = {h: sorted(yaml.safe_load(p.definition)["services"]) for h, p in plans.items()}
-    assert services == {"data-1": ["db"], "edge-1": ["proxy", EDGE_SERVICE], "web-1": ["api", EDGE_SERVICE, "web"],
-                        "web-2": ["api", EDGE_SERVICE, "web"]}
+    # The edge proxy is the host's, shared by every project: not part of any project's compose file.
+    assert services == {"data-1": ["db"], "edge-1": ["proxy"], "web-1": ["api", "web"], "web-2": ["api", "web"]}
+    assert plans["web-1"].service_names == ["api", "web", EDGE_SERVICE] and plans["web-1"].edge_image == "stagecraft/edge:x"
+    assert plans["data-1"].edge_image == "" and "stagecraft/edge:x" in plans["web-1"].image_refs
     web = yaml.safe_load(plans["web-1"].definition)["services"]
     assert web["api"]["image"] == "registry.example.com/acme/api:v7"
     assert "build" not in web["api"]
@@ -57,10 +61,11 @@ def test_edge_routes_local_and_remote(tmp_path):
     compose, _ = compose_of(config)
     plans = render_all(config, env, hostvars(env), compose, "v7", "stagecraft/edge:x", [])
     assert plans["web-1"].edge_port == 8000 and plans["edge-1"].edge_port == 80
-    assert "proxy_pass http://svc_api;" in plans["web-1"].edge_config
-    assert "server 10.0.0.11:8000" in plans["edge-1"].edge_config
-    assert "server 10.0.0.12:8000" in plans["edge-1"].edge_config
-    assert "proxy_pass http://svc_api_hosts;" in plans["edge-1"].edge_config
+    internal, public = json.loads(plans["web-1"].edge_config), json.loads(plans["edge-1"].edge_config)
+    assert internal["listen"] == "internal" and public["listen"] == "public"
+    assert [(r["service"], r.get("peers")) for r in internal["routes"]] == [("api", None)]  # its own containers
+    assert [(r["service"], r["peers"]) for r in public["routes"]] == [("api", ["10.0.0.11:8000", "10.0.0.12:8000"])]
+    assert public["maintenance_page"].startswith("<!doctype html>") and "acme" not in public  # no names: no TLS
     assert plans["data-1"].edge_config == ""
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 from stagecraft.commands.compose_render import HostDeploy
 from stagecraft.commands.host_state import (FIREWALL_GUARD, SEPARATOR, Container, HostState, env_file_digest,
                                             firewall_findings, parse_probe, probe_script, unchanged_reason)
 
+ROUTES = {"project": "shop", "listen": "internal", "routes": [{"service": "web", "hosts": [], "path": "/"}]}
 PLAN = HostDeploy(host="app-1", definition="services: {}\n", hash="h1",
                   services=[{"name": "web", "replicas": 2}], images={"web": "shop/web:v1"},
-                  edge_config="nginx", secret_names=["IMAGE_TAG", "TOKEN"])
-IDS = {"shop/web:v1": "sha256:new"}
+                  edge_config=json.dumps(ROUTES), edge_image="stagecraft/edge:e", secret_names=["IMAGE_TAG", "TOKEN"])
+IDS = {"shop/web:v1": "sha256:new", "stagecraft/edge:e": "sha256:edge"}
 DIGEST = env_file_digest(["IMAGE_TAG", "TOKEN"], {"IMAGE_TAG": "v1", "TOKEN": "t"})
 
 
@@ -17,7 +20,8 @@ def state(**changes) -> HostState:
     base = dict(compose_hash="h1", env_digest=DIGEST, image_ids={"shop/web:v1": "sha256:new"},
                 containers=[Container("web", "sha256:new", "running", "healthy"),
                             Container("web", "sha256:new", "running", "healthy"),
-                            Container("stagecraft-edge", "sha256:edge", "running", "none")])
+                            Container("stagecraft-edge", "sha256:edge", "running", "none")],
+                edge_routes=ROUTES)
     base.update(changes)
     return HostState(**base)
 
@@ -27,7 +31,7 @@ def test_exact_match_is_unchanged():
 
 
 def test_every_difference_means_a_rollout():
-    web, edge = Container("web", "sha256:new", "running", "healthy"), Container("stagecraft-edge", "e", "running", "none")
+    web, edge = Container("web", "sha256:new", "running", "healthy"), Container("stagecraft-edge", "sha256:edge", "running", "none")
     cases = {
         "compose file differs": state(compose_hash="h0"),
         "last complete rollout": state(compose_hash=""),
@@ -37,6 +41,9 @@ def test_every_difference_means_a_rollout():
             web, Container("web", "sha256:new", "running", "unhealthy"), edge]),
         "do not run shop/web:v1": state(containers=[web, Container("web", "sha256:old", "running", "healthy"), edge]),
         "unexpected container": state(containers=[web, web, edge, Container("worker", "x", "running", "none")]),
+        "stagecraft-edge: 0 container(s)": state(containers=[web, web]),
+        "stagecraft-edge: containers do not run": state(containers=[web, web, Container("stagecraft-edge", "sha256:old", "running", "none")]),
+        "does not have this release's routes": state(edge_routes={**ROUTES, "routes": []}),
     }
     for expected, st in cases.items():
         reason = unchanged_reason(PLAN, st, IDS, DIGEST)
@@ -45,11 +52,13 @@ def test_every_difference_means_a_rollout():
 
 def test_probe_output_round_trip():
     out = (f"h1\n{SEPARATOR}\nabc\n{SEPARATOR}\nshop/web:v1 sha256:new\nother:1 \n{SEPARATOR}\n"
-           f"web sha256:new running healthy\nstagecraft-edge sha256:e running none\n{SEPARATOR}\nloaded\n")
+           f"web sha256:new running healthy\n{SEPARATOR}\nloaded\n{SEPARATOR}\nstagecraft-edge sha256:e running none\n"
+           f"{SEPARATOR}\n{json.dumps({'routes': ROUTES, 'upstreams': {}})}\n")
     st = parse_probe(out)
-    assert st.compose_hash == "h1" and st.env_digest == "abc"
+    assert st.compose_hash == "h1" and st.env_digest == "abc" and st.firewall == "loaded"
     assert st.image_ids == {"shop/web:v1": "sha256:new", "other:1": ""}
     assert st.containers[1] == Container("stagecraft-edge", "sha256:e", "running", "none")
+    assert st.edge_routes == ROUTES
     assert parse_probe("garbage") == HostState()  # unreadable: never counts as unchanged
     assert unchanged_reason(PLAN, HostState(), IDS, DIGEST)
 
@@ -63,11 +72,11 @@ def test_probe_script_quotes_refs_and_reads_the_project_dir():
 def test_probe_checks_the_firewall_through_the_roles_guard():
     script = probe_script("shop", [])
     assert f"{FIREWALL_GUARD} check" in script and f"sudo -n {FIREWALL_GUARD} check" in script
-    base = f"h1\n{SEPARATOR}\nabc\n{SEPARATOR}\n{SEPARATOR}\n{SEPARATOR}\n"
-    assert parse_probe(base + "loaded\n").firewall == "loaded"
-    assert parse_probe(base + "Error: x\nrestored\n").firewall == "restored"
-    assert parse_probe(base + "sudo: a password is required\n").firewall == "failed: sudo: a password is required"
-    assert parse_probe(base).firewall == "failed: no answer"
+    base, end = f"h1\n{SEPARATOR}\nabc\n{SEPARATOR}\n{SEPARATOR}\n{SEPARATOR}\n", f"{SEPARATOR}\n{SEPARATOR}\n"
+    assert parse_probe(base + "loaded\n" + end).firewall == "loaded"
+    assert parse_probe(base + "Error: x\nrestored\n" + end).firewall == "restored"
+    assert parse_probe(base + "sudo: a password is required\n" + end).firewall == "failed: sudo: a password is required"
+    assert parse_probe(base + end).firewall == "failed: no answer"
 
 
 def test_firewall_findings_warn_on_a_restore_and_fail_when_it_could_not():
@@ -80,3 +89,10 @@ def test_firewall_findings_warn_on_a_restore_and_fail_when_it_could_not():
                         "c: the firewall role is not set up; run 'stagecraft infra up'"]
     assert len(errors) == 1 and errors[0].startswith("d: the firewall rules are not loaded and could not be "
                                                      "restored (nft -f x: denied)")
+
+
+def test_a_host_without_routes_of_this_project_ignores_the_shared_edge_of_others():
+    plan = HostDeploy(host="db-1", definition="services: {}\n", hash="h1", services=[{"name": "web", "replicas": 2}],
+                      images={"web": "shop/web:v1"}, secret_names=["IMAGE_TAG", "TOKEN"])
+    assert unchanged_reason(plan, state(edge_routes=None), IDS, DIGEST) is None
+    assert "still has routes" in unchanged_reason(plan, state(), IDS, DIGEST)

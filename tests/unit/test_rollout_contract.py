@@ -42,6 +42,11 @@ def role_defaults(health: bool = False) -> dict:
 
 
 def _module():
+    import sys
+
+    # The module imports the collection's module_utils as Ansible packs them: from ansible_collections.
+    if str(COLLECTION.parents[2]) not in sys.path:
+        sys.path.insert(0, str(COLLECTION.parents[2]))
     spec = importlib.util.spec_from_file_location("compose_rollout", COLLECTION / "plugins" / "modules" /
                                                   "compose_rollout.py")
     module = importlib.util.module_from_spec(spec)

@@ -21,8 +21,8 @@ description:
   - Before anything rolls, what an interrupted run left is cleaned up - containers that Compose
     renamed to C(<id>_<name>) while recreating (renamed back, or removed when the new one exists),
     stopped containers of the services, surplus containers of a rolling service (those the edge
-    proxy does not route to), upstream files pointing at containers that no longer run, and
-    half-written files.
+    proxy does not route to), routes pointing at containers that no longer run, and the project's own
+    nginx edge of earlier versions (the host's shared edge replaces it).
   - One rollout at a time per project on a host (C(flock) on C(<project_dir>/.rollout.lock)), so a run
     that outlived its controller (run detached with C(async)) finishes before the next one starts.
 options:
@@ -66,20 +66,29 @@ options:
           interval: {description: Seconds between requests to a container that has not answered yet., type: int, default: 1}
           timeout: {description: Seconds one request may take., type: int, default: 5}
   edge_service:
-    description: Compose service of the host's edge proxy (nginx); empty when the host has none.
+    description:
+      - Name under which the host's shared edge proxy (Caddy, container C(stagecraft-edge)) is reported;
+        empty when this project routes nothing through this host (its routes there, if any, are removed).
     type: str
     default: ""
-  edge_upstreams_dir:
-    description: Directory of the edge proxy's per-service upstream files.
-    type: path
+  edge_image:
+    description: Image of the shared edge proxy; the container is (re)created only when it runs another image or lacks a port.
+    type: str
+    default: ""
   edge_config_file:
     description:
-      - The edge proxy's nginx configuration on the host. When its content differs from what the
-        running proxy last loaded (a sha256 kept beside it in C(<file>.applied)), the proxy reloads it
-        right after the edge service's own rollout, before the other services roll; a proxy that was
-        just created or recreated reads it at start. Keeping the record on the host means a run that
-        fails after the file was written still reloads it next time.
+      - The project's routes on this host (JSON rendered by Stagecraft). Registered with the shared edge
+        before the services roll, keeping the upstreams and the maintenance flag the edge already has for
+        the project; the edge reloads (gracefully) only when the assembled configuration changed.
     type: path
+  edge:
+    description: Manage the project's routes on the host's edge in this run (false while only stateful services are updated).
+    type: bool
+    default: true
+  edge_cert_timeout:
+    description: Seconds to wait, at the end, for the certificates of the project's ACME names; an ACME error fails the task with its text.
+    type: int
+    default: 90
   record_file:
     description:
       - File written with I(record_content) once every service is rolled out (not when one fails,
@@ -107,14 +116,16 @@ EXAMPLES = r"""
       - {name: web, strategy: rolling, port: 8080, healthcheck_timeout: 60, pre_stop: [/bin/sh, -c, sleep 2],
          healthcheck: {path: /up}}
     edge_service: stagecraft-edge
-    edge_upstreams_dir: /srv/stagecraft/shop/edge/upstreams
+    edge_image: stagecraft/edge:4f75a63cefef
+    edge_config_file: /srv/stagecraft/shop/edge/routes.json
 """
 
 RETURN = r"""
 services:
   description:
     - Outcome per service (unchanged, created, rolled, recreated, failed) with container ids.
-    - The edge service's entry has C(config=reloaded) when its configuration was reloaded.
+    - The edge's entry (I(edge_service)) says whether its container was created or recreated, and has
+      C(config=reloaded) when the project's routes changed the proxy's configuration.
     - C(slow_stop) (seconds, source, containers) names old containers that ignored the stop signal
       and were killed when the stop timeout ran out.
   returned: always
@@ -127,7 +138,6 @@ cleaned:
 """
 
 import fcntl
-import hashlib
 import http.client
 import json
 import os
@@ -135,6 +145,7 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.stagecraft.infra.plugins.module_utils import edge
 
 # Compose's service name characters, starting with a letter or digit (stagecraft.yml's schema has the same
 # rule): names become file names under the edge directory and arguments of docker commands.
@@ -207,14 +218,11 @@ RENAMED = re.compile(r"^[0-9a-f]{12}_(.+)$")  # how Compose renames a container 
 
 
 def routed_addresses(params, service):
-    """Addresses the edge proxy routes to for this service (from its upstream file)."""
+    """Addresses the host's edge proxy sends this service's traffic to now."""
     if not params["edge_service"] or not service.get("port"):
         return set()
-    try:
-        with open(os.path.join(params["edge_upstreams_dir"], f"{service['name']}.conf")) as handle:
-            return set(re.findall(r"server (\S+) max_fails", handle.read()))
-    except FileNotFoundError:
-        return set()
+    state = edge.load(params["project"]) or {}
+    return set((state.get("upstreams") or {}).get(service["name"]) or [])
 
 
 def clean_leftovers(module, compose, params):
@@ -239,6 +247,10 @@ def clean_leftovers(module, compose, params):
                 done.append(f"renamed {name} back to {match.group(1)}")
     for c in compose.all_containers():
         service = (c["Config"]["Labels"] or {}).get("com.docker.compose.service")
+        if service == edge.CONTAINER and params["edge_service"]:
+            compose.run("docker", "rm", "-f", c["Id"])
+            done.append(f"removed the project's own edge proxy {c['Name'].lstrip('/')} (the host's shared edge replaces it)")
+            continue
         if service in services and not c["State"].get("Running") and c["State"].get("Status") in ("created", "exited",
                                                                                                    "dead"):
             compose.run("docker", "rm", "-f", c["Id"])
@@ -260,10 +272,6 @@ def clean_leftovers(module, compose, params):
             if not routed <= live:  # the proxy points at containers that are gone
                 write_upstream(module, compose, params, service, running)
                 done.append(f"routed {service['name']} to its running containers again")
-    if params["edge_upstreams_dir"] and os.path.isdir(params["edge_upstreams_dir"]):
-        for entry in os.listdir(params["edge_upstreams_dir"]):
-            if entry.endswith(".tmp"):
-                os.remove(os.path.join(params["edge_upstreams_dir"], entry))
     return done
 
 
@@ -323,65 +331,62 @@ def address(container, port):
     return None
 
 
-def upstream_text(name, servers):
-    body = [f"upstream svc_{name.replace('-', '_')} {{"]
-    body += [f"    server {s} max_fails=0;" for s in servers] or ["    server 127.0.0.1:9 down;"]
-    return "\n".join(body + ["    keepalive 16;", "}", ""])
-
-
-def ensure_upstreams(module, params):
-    """Every routed service needs an upstream file before the proxy starts (nginx refuses to load a
-    configuration that names a missing upstream); until its containers run it points nowhere."""
-    if not params["edge_service"] or module.check_mode:
-        return
-    os.makedirs(params["edge_upstreams_dir"], exist_ok=True)
-    for service in params["services"]:
-        path = os.path.join(params["edge_upstreams_dir"], f"{service['name']}.conf")
-        if service.get("port") and not os.path.exists(path):
-            with open(path, "w") as handle:
-                handle.write(upstream_text(service["name"], []))
+def networks(container):
+    """The Docker network whose address address() uses: the edge must join it to reach the container."""
+    for name, net in (container["NetworkSettings"]["Networks"] or {}).items():
+        if net.get("IPAddress"):
+            return {name}
+    return set()
 
 
 def write_upstream(module, compose, params, service, containers):
+    """Point the edge at these containers (the switch); a graceful reload of the shared proxy."""
     if not params["edge_service"] or not service.get("port"):
         return
     servers = sorted(a for a in (address(c, service["port"]) for c in containers) if a)
-    path = os.path.join(params["edge_upstreams_dir"], f"{service['name']}.conf")
-    # ensure_upstreams created the directory; in check mode record() writes nothing and no reload runs.
-    if not record(module, path, upstream_text(service["name"], servers)) or module.check_mode:
+    nets = set().union(*[networks(c) for c in containers]) if containers else set()
+    if routed_addresses(params, service) == set(servers) or module.check_mode:
         return  # already routed to these containers
-    edge = compose.containers(params["edge_service"])
-    if edge:
-        compose.run("docker", "exec", edge[0]["Id"], "nginx", "-s", "reload")
-        time.sleep(0.3)  # nginx starts new workers; old ones finish their requests
+
+    def update(state):
+        state = state or {"routes": {}, "upstreams": {}, "networks": [], "maintenance": False}
+        state.setdefault("upstreams", {})[service["name"]] = servers
+        state["networks"] = sorted(set(state.get("networks") or []) | nets)
+        return state
+
+    try:
+        edge.apply(params["project"], update)
+    except edge.EdgeError as exc:
+        module.fail_json(msg=f"service {service['name']}: {exc}", services={service["name"]: "failed"})
 
 
-def apply_edge_config(module, compose, params, outcome):
-    """Reload the edge proxy when its configuration differs from what it last loaded; True if it
-    did (or would, in check mode)."""
-    path = params["edge_config_file"]
-    try:
-        with open(path, "rb") as handle:
-            wanted = hashlib.sha256(handle.read()).hexdigest()
-    except FileNotFoundError:
-        return False
-    try:
-        with open(path + ".applied") as handle:
-            applied = handle.read().strip()
-    except FileNotFoundError:
-        applied = ""
-    fresh = outcome["result"] in ("created", "recreated")  # read the file when it started
-    if applied == wanted:
-        return False
+def apply_edge_config(module, params):
+    """Register the project's routes with the host's shared edge (created, or recreated with a new image
+    or port, when needed); returns the edge's outcome. Without routes here, the project's old ones go."""
+    project = params["project"]
+    if not params["edge_service"]:
+        if edge.load(project) is not None and not module.check_mode:
+            edge.apply(project, lambda state: None)
+            return {"result": "removed"}
+        return None
+    with open(params["edge_config_file"]) as handle:
+        routes = json.load(handle)
     if module.check_mode:
-        return True
-    if not fresh:
-        edge = compose.containers(params["edge_service"])
-        if not edge:
-            return False
-        compose.run("docker", "exec", edge[0]["Id"], "nginx", "-s", "reload")
-    record(module, path + ".applied", wanted + "\n")
-    return not fresh
+        same = (edge.load(project) or {}).get("routes") == routes
+        return {"result": "unchanged"} if same else {"result": "unchanged", "config": "would-reload"}
+    names = {r["service"] for r in routes.get("routes") or []}
+
+    def update(state):
+        state = state or {"upstreams": {}, "networks": [], "maintenance": False}
+        state["routes"] = routes
+        state["upstreams"] = {k: v for k, v in (state.get("upstreams") or {}).items() if k in names}
+        return state
+
+    try:
+        result, reloaded = edge.apply(project, update, image=params["edge_image"])
+    except edge.EdgeError as exc:
+        module.fail_json(msg=str(exc), services={params["edge_service"]: "failed"})
+    return {"result": result, **({"config": "reloaded"} if reloaded else {})}
 
 
 def rollout(module, compose, params, service):
@@ -541,18 +546,13 @@ def pre_stop(compose, service, cid):
 
 def record(module, path, content):
     """Write a small file (atomically) when its content differs; True when it did (or would)."""
-    try:
-        with open(path) as handle:
-            if handle.read() == content:
-                return False
-    except FileNotFoundError:
-        pass
-    if not module.check_mode:
-        with open(path + ".tmp", "w") as handle:
-            handle.write(content)
-        os.chmod(path + ".tmp", 0o644)
-        os.replace(path + ".tmp", path)
-    return True
+    if module.check_mode:
+        try:
+            with open(path) as handle:
+                return handle.read() != content
+        except FileNotFoundError:
+            return True
+    return edge.write_file(path, content, 0o644)
 
 
 def main():
@@ -578,8 +578,10 @@ def main():
                 )),
             )),
             edge_service=dict(type="str", default=""),
-            edge_upstreams_dir=dict(type="path"),
+            edge_image=dict(type="str", default=""),
             edge_config_file=dict(type="path"),
+            edge=dict(type="bool", default=True),
+            edge_cert_timeout=dict(type="int", default=90),
             record_file=dict(type="path"),
             record_content=dict(type="str", default=""),
             lock_timeout=dict(type="int", default=900),
@@ -590,18 +592,23 @@ def main():
     refuse_bad_names(module, params)
     compose = Compose(module, params["project"], params["project_dir"])
     lock = hold_host_lock(module, params["project_dir"], params["lock_timeout"])  # noqa: F841 - held until exit
+    started = str(int(time.time()) - 1)  # for the edge's log of ACME errors
     cleaned = clean_leftovers(module, compose, params)
-    ensure_upstreams(module, params)
     results = {}
-    reloaded = False
+    # Before the services roll: a later failure must not leave the old routes.
+    edge_outcome = apply_edge_config(module, params) if params["edge"] else None
+    if edge_outcome and params["edge_service"]:
+        results[params["edge_service"]] = edge_outcome
     for service in params["services"]:
         results[service["name"]] = rollout(module, compose, params, service)
-        if service["name"] == params["edge_service"] and params["edge_config_file"]:
-            # Before the other services roll: a later failure must not leave the old routes.
-            reloaded = apply_edge_config(module, compose, params, results[service["name"]])
-            if reloaded:
-                results[service["name"]]["config"] = "reloaded"
-    changed = reloaded or any(r["result"] not in ("unchanged",) for r in results.values())
+    if params["edge"] and params["edge_service"] and not module.check_mode:
+        try:
+            edge.wait_certificates(edge.acme_names(edge.load(params["project"]) or {}), started,
+                                   params["edge_cert_timeout"])
+        except edge.EdgeError as exc:
+            module.fail_json(msg=f"HTTPS: {exc}", services=results)
+    changed = bool(edge_outcome and edge_outcome != {"result": "unchanged"}) or any(
+        r["result"] not in ("unchanged",) for n, r in results.items() if n != params["edge_service"])
     if params["record_file"] and record(module, params["record_file"], params["record_content"]):
         changed = True
     module.exit_json(changed=changed or bool(cleaned), services=results, cleaned=cleaned)
