@@ -12,7 +12,7 @@ every destination as inert data (`problems` lists where it did not):
 - the Ansible inventory a deploy hands to ansible-runner: every string value tagged !unsafe (never
   templated), keys only names;
 - each host's compose file: the same structure (keys) as with a harmless value;
-- the edge proxy's nginx.conf: the same directives and blocks as with a harmless value;
+- the edge proxy's routes (JSON): the same structure as with a harmless value;
 - the ssh argv of each host: the same options, the user after -l and the address after --.
 Keys whose value is a command by design (ssh.extra_args, pre_stop, dev commands, secrets commands...)
 are run as commands on purpose: they count as `command` keys, and still must reach Ansible unsafe-marked.
@@ -21,6 +21,7 @@ are run as commands on purpose: they count as `command` keys, and still must rea
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -159,7 +160,7 @@ class HostileProject:
         return loaded.resolve(env_name, environ=dict(environ or {}))
 
     def destinations(self, r, env_name: str) -> dict:
-        """What each destination gets for one environment: inventory text, compose files, nginx.conf, argv."""
+        """What each destination gets for one environment: inventory text, compose files, edge routes, argv."""
         from stagecraft.commands import ssh
         from stagecraft.commands.inventory import host_addresses, to_yaml
         from stagecraft.config import compose_document
@@ -266,25 +267,22 @@ def compose_problems(got: dict, base: dict, value: str) -> list[str]:
     return out
 
 
-_NGINX_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[{};]|[^\s{};"\']+')
+def json_shape(value):
+    """A JSON document with every string and number reduced to its type: the structure a value may not change."""
+    if isinstance(value, dict):
+        return {k: json_shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_shape(v) for v in value]
+    return type(value).__name__
 
 
-def nginx_shape(text: str) -> list[str]:
-    """nginx.conf as its directive names and block structure (arguments reduced to 'arg')."""
-    shape, start = [], True
-    for token in _NGINX_TOKEN.findall(text):
-        if token in "{};":
-            shape.append(token)
-            start = True
-        else:
-            shape.append(token if start else "arg")
-            start = False
-    return shape
+def edge_shape(text: str):
+    return json_shape(json.loads(text)) if text.strip() else None
 
 
 def edge_problems(got: dict, base: dict) -> list[str]:
-    return [f"nginx.conf of {h}: directives changed" for h, text in got.items()
-            if nginx_shape(text) != nginx_shape(base.get(h, ""))]
+    return [f"edge routes of {h}: structure changed" for h, text in got.items()
+            if edge_shape(text) != edge_shape(base.get(h, ""))]
 
 
 def argv_problems(got: dict, base: dict) -> list[str]:

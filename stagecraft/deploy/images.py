@@ -12,7 +12,7 @@ from ..errors import ExternalError, UserError
 
 
 def ensure_edge_image(say) -> str:
-    """The edge proxy image (nginx from Debian packages on the local base image), built once."""
+    """The edge proxy image (Caddy from Debian packages on the local base image), built once."""
     from ..drivers.docker_cli import image_exists, require_engine
     from ..drivers.local import ensure_base_image
 

@@ -1,6 +1,6 @@
 """Hostile strings in every string value of stagecraft.yml (the example shop plus every key that reaches a
 host) and of its compose file: each is refused with its key path, or reaches the Ansible inventory, the
-per-host compose files, nginx.conf and the ssh argv as inert data (tests/hostile.py says how each is
+per-host compose files, the edge routes and the ssh argv as inert data (tests/hostile.py says how each is
 checked). The full matrix (every hostile string, every key, also through ${VAR}) is
 benchmarks/hostile_values.py; its figures are in benchmarks/README.md."""
 

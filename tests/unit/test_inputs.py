@@ -1,6 +1,6 @@
 """Values validated for where they go (spec/inputs.md): the schema's destination rules with the key path,
 ${VAR} values checked after interpolation, user vars that would override Stagecraft's, and escaping or
-argument passing at the point of use (ssh argv, nginx, the rollout module)."""
+argument passing at the point of use (ssh argv, the edge routes, the rollout module)."""
 
 from __future__ import annotations
 
@@ -174,18 +174,23 @@ def test_ssh_takes_user_and_address_as_values_never_options(tmp_path):
     assert ssh.known_hosts_file(argv[1:]) == tmp_path / "known hosts" / "prod"
 
 
-def test_edge_config_keeps_hostile_names_inside_one_argument():
-    """render_edge quotes what is not plain (the schema already refuses it; this is the point of use)."""
+def test_edge_routes_keep_hostile_names_as_json_strings():
+    """render_edge writes JSON (the schema already refuses these; this is the point of use): a hostile name
+    or path stays one string of the route, the document keeps its structure."""
+    import json
+
     from stagecraft.commands.compose_render import render_edge
     from stagecraft.config.model import Config
-    from tests.hostile import nginx_shape
+    from tests.hostile import edge_shape
 
     def edge(host, path):
         config = Config.parse({"project": {"name": "shop"}, "environments": {"e": {"driver": "local", "hosts": {}}},
                                "services": {"web": {"port": 8080, "public": {"host": host, "path": path}}}})
-        return render_edge(config, ["web"], [], {})
+        return render_edge(config, ["web"], [], {}, public=False)
 
     plain = edge("shop.example.com", "/api")
-    hostile = edge("a.com;\n}\nserver { listen 81", "/x {\n return 200 'pwned'; }\n#")
-    assert nginx_shape(hostile) == nginx_shape(plain)
-    assert 'server_name "a.com;\n}\nserver { listen 81";' in hostile
+    bad_host, bad_path = "a.com;\n}\nserver { listen 81", "/x {\n return 200 'pwned'; }\n#"
+    hostile = edge(bad_host, bad_path)
+    assert edge_shape(hostile) == edge_shape(plain)
+    route = json.loads(hostile)["routes"][0]
+    assert route["hosts"] == [bad_host] and route["path"] == bad_path
