@@ -34,12 +34,9 @@ Examples:
 @global_options
 def init(non_interactive: bool, project_name: str | None, force: bool):
     from ..commands.init_plan import gitignore_lines, plan_services, render
-    from ..config.compose import parse
-    from ..config.issues import yaml_issues
+    from ..config.compose import load as load_compose
     from ..config.project import COMPOSE_FILE_NAMES
-    from ..config.yamlpos import YamlSyntaxError
-    from ..errors import ConfigError, UserError
-    from ..files import read_text
+    from ..errors import UserError
 
     s = settings()
     target = s.config_path
@@ -48,11 +45,8 @@ def init(non_interactive: bool, project_name: str | None, force: bool):
     base = target.resolve().parent
     compose_file = next((n for n in COMPOSE_FILE_NAMES if (base / n).exists()), None)
     compose = None
-    if compose_file:
-        try:  # the same limits and key checks as every compose file Stagecraft reads
-            compose = parse(read_text(base / compose_file, "compose file"), str(base / compose_file))
-        except YamlSyntaxError as exc:
-            raise ConfigError(yaml_issues(exc), path=str(base / compose_file)) from None
+    if compose_file:  # read as every compose file is: limits, key checks, the shapes Stagecraft reads
+        compose = load_compose(base / compose_file)
     default_name = _slug(base.name)
     if not project_name and not non_interactive and _interactive():
         project_name = click.prompt("Project name", default=default_name)
