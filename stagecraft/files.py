@@ -93,7 +93,7 @@ def decode(data: bytes, path: str | Path, what: str | None = None) -> str:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1:exc.start].decode("utf-8")) + 1  # characters
         raise FileRefused(what, path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}, column "
                           f"{column}); save it as UTF-8", line=line, column=column) from None
 

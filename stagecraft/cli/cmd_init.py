@@ -43,18 +43,15 @@ Examples:
 @global_options
 def init(non_interactive: bool, project_name: str | None, force: bool, template_ref: str | None,
          variables: tuple[str, ...]):
-    from ..errors import ConfigError, UserError
+    from ..errors import UserError
 
     if template_ref:
         return _init_template(template_ref, variables, non_interactive, project_name, force)
     if variables:
         raise UserError("--var: only with --template")
     from ..commands.init_plan import config_context, gitignore_lines, plan_services
-    from ..config.compose import parse
-    from ..config.issues import yaml_issues
+    from ..config.compose import load as load_compose
     from ..config.project import COMPOSE_FILE_NAMES
-    from ..config.yamlpos import YamlSyntaxError
-    from ..files import read_text
     from ..scaffold import engine, source
     from .templating import interactive
 
@@ -65,11 +62,8 @@ def init(non_interactive: bool, project_name: str | None, force: bool, template_
     base = target.resolve().parent
     compose_file = next((n for n in COMPOSE_FILE_NAMES if (base / n).exists()), None)
     compose = None
-    if compose_file:
-        try:  # the same limits and key checks as every compose file Stagecraft reads
-            compose = parse(read_text(base / compose_file, "compose file"), str(base / compose_file))
-        except YamlSyntaxError as exc:
-            raise ConfigError(yaml_issues(exc), path=str(base / compose_file)) from None
+    if compose_file:  # read as every compose file is: limits, key checks, the shapes Stagecraft reads
+        compose = load_compose(base / compose_file)
     default_name = engine.slug(base.name)
     if not project_name and interactive(non_interactive):
         project_name = click.prompt("Project name", default=default_name)

@@ -21,8 +21,9 @@ import yaml
 
 try:  # the C loader is several times faster; fall back when libyaml is absent
     _Loader: type = yaml.CSafeLoader
+    _CParser: tuple = (yaml.cyaml.CParser,)
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    _Loader, _CParser = yaml.SafeLoader, ()
 
 KeyPath = tuple  # tuple[str | int, ...]
 
@@ -96,8 +97,11 @@ def load_yaml(text: str, file: str, loader: type = _Loader) -> LoadedYaml:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlSyntaxError([(_mark(file, mark), (), f"invalid YAML: {exc.problem or exc.context}")]) from None
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its index in the text
-        where = _index_position(text, exc.position, file)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its offset in the text
+        index = exc.position
+        if issubclass(loader, _CParser):  # libyaml counts UTF-8 bytes, not characters
+            index = len(text.encode("utf-8", "surrogatepass")[:index].decode("utf-8", "ignore"))
+        where = _index_position(text, index, file)
         raise YamlSyntaxError([(where, (), f"invalid YAML: character {_char(exc.character)} is not allowed "
                                             "(control characters must be escaped in a double-quoted string)")]) from None
     except yaml.YAMLError as exc:  # pragma: no cover - every other error carries a mark

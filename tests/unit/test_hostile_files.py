@@ -95,6 +95,8 @@ def test_control_character_position(tmp_path):
     path = write(tmp_path, BASE + 'x-c: "ab\x07"\n')
     assert issues_of(path) == [f"{path}:11:9: (syntax): invalid YAML: character U+0007 is not allowed (control "
                                "characters must be escaped in a double-quoted string)"]
+    path = write(tmp_path, BASE + 'x-c: "é💥\x01"\n')  # columns count characters, not UTF-8 bytes
+    assert issues_of(path)[0].startswith(f"{path}:11:9: (syntax): invalid YAML: character U+0001")
 
 
 def test_other_encodings_name_the_file(tmp_path):
