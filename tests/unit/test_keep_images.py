@@ -80,7 +80,7 @@ def test_kept_tag_renders_the_file_the_host_already_has(tmp_path):
 
 def test_probe_reads_each_containers_ref_and_what_it_names():
     out = (f"h1\n{SEPARATOR}\nabc\n{SEPARATOR}\n{API_V2} sha256:a\n{API_V1} sha256:a\n{SEPARATOR}\n"
-           f"api sha256:a running healthy {API_V1}\n{SEPARATOR}\nloaded\n")
+           f"api sha256:a running healthy {API_V1}\n{SEPARATOR}\nloaded\n{SEPARATOR}\n{SEPARATOR}\n")  # no shared edge
     st = parse_probe(out)
     assert st.containers == [Container("api", "sha256:a", "running", "healthy", API_V1)]
     assert st.image_ids == {API_V2: "sha256:a", API_V1: "sha256:a"}

@@ -98,8 +98,8 @@ def test_compose_config_accepts_the_compose_file_and_every_host_file(platform, r
         (folder / ".env").write_text("DATABASE_URL=x\nREDIS_URL=y\nAPP_DB_PASSWORD=x\nAPP_REDIS_PASSWORD=y\nIMAGE_TAG=v1\n")
         proc = run([*compose_command(), "config", "-q"], folder)
         assert proc.returncode == 0, f"{host}: {proc.stderr}"
-    edge = hosts["app-1"]["edge_config"]
-    assert edge.count("server {") == 1 and "location / {" in edge and "location /api/ {" in edge
+    routes = json.loads(hosts["app-1"]["edge_config"])["routes"]
+    assert sorted(r["path"] for r in routes) == ["/", "/api/"]  # the frontend and the API share the name
 
 
 def test_shell_python_and_javascript_parse_and_the_app_tests_pass(platform, tmp_path):
