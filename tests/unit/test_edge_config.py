@@ -172,3 +172,22 @@ def test_acme_errors_are_read_from_the_proxys_log(monkeypatch):
     monkeypatch.setattr(edge, "run", lambda *a, **k: Proc)
     assert edge.acme_problems(["nowhere.test"], "0") == {"nowhere.test": "urn:ietf:params:acme:error:dns: no such host"}
     assert edge.acme_problems(["other.test"], "0") == {}
+
+
+def test_a_fresh_edge_obtains_one_name_before_the_others(tmp_path, monkeypatch):
+    """Caddy 2.6 corrupts the ACME account when two names register it at once: until an account is
+    stored, every name but the first is held out of the certificates to obtain; then all are."""
+    monkeypatch.setattr(edge, "ACCOUNTS", str(tmp_path / "acme" / "*" / "users" / "*" / "*.json"))
+    states = {"a": {"routes": {"listen": "public", "routes": [
+        {"service": "web", "hosts": ["a.test", "www.a.test"], "path": "/", "tls": "acme"}]}},
+              "b": {"routes": {"listen": "public", "routes": [
+                  {"service": "web", "hosts": ["b.test"], "path": "/", "tls": "acme"}]}}}
+    held = edge.held_names(states)
+    assert held == ["b.test", "www.a.test"]
+    assert edge.caddy_config(states, held)["apps"]["tls"]["certificates"]["automate"] == ["a.test"]
+    account = tmp_path / "acme" / "ca" / "users" / "default" / "default.json"
+    account.parent.mkdir(parents=True)
+    account.write_text('{"status": "valid"}\n}')  # half written: still no account
+    assert edge.held_names(states) == held
+    account.write_text('{"status": "valid"}\n')
+    assert edge.held_names(states) == []

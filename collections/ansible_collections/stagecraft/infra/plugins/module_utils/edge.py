@@ -163,7 +163,9 @@ def _order(route):
     return (0 if route.get("hosts") else 1, -len(route.get("path") or "/"), route.get("path") or "/")
 
 
-def caddy_config(all_states):
+def caddy_config(all_states, held=()):
+    """The whole proxy's configuration from every project's state; names in `held` get no certificate
+    yet (see first_account)."""
     https, http, internal = [], [], []
     automate, policies, load_files, claimed = [], [], [], set()
     renew = 600
@@ -192,7 +194,7 @@ def caddy_config(all_states):
             elif tls == "files":
                 load_files.append({"certificate": f"{EDGE_DIR}/projects/{project}.tls/{r['service']}.crt",
                                    "key": f"{EDGE_DIR}/projects/{project}.tls/{r['service']}.key"})
-        mine = sorted(set(mine))
+        mine = sorted(set(mine) - set(held))
         if mine:
             claimed.update(mine)
             automate += mine
@@ -258,8 +260,41 @@ def _image_id(image):
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
-def write_config(all_states):
-    return write_file(CONFIG, json.dumps(caddy_config(all_states), indent=1, sort_keys=True) + "\n")
+def write_config(all_states, held=()):
+    return write_file(CONFIG, json.dumps(caddy_config(all_states, held), indent=1, sort_keys=True) + "\n")
+
+
+ACCOUNTS = EDGE_DIR + "/data/caddy/acme/*/users/*/*.json"
+
+
+def _account_stored():
+    """An ACME account file that is whole (Caddy writes it in place: one being written does not parse)."""
+    for path in glob.glob(ACCOUNTS):
+        try:
+            with open(path) as handle:
+                json.load(handle)
+            return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def held_names(all_states):
+    """Caddy 2.6 registers the ACME account once per certificate it obtains at the same time and writes the
+    account file in place: two names obtained at once on a fresh edge left a corrupt account ("invalid
+    character '}' after top-level value") that every later certificate failed on. So while no account is
+    stored, one name is obtained first (its registration writes the account): the others are held."""
+    if _account_stored():
+        return []
+    return sorted({n for st in all_states.values() for n in acme_names(st)})[1:]
+
+
+def release_held(all_states, held):
+    """Once the first registration stored the account (or after 30 s), the configuration with every name."""
+    deadline = time.monotonic() + 30
+    while held and not _account_stored() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return write_config(all_states)
 
 
 def reload(attempts=5):
@@ -292,7 +327,8 @@ def ensure(image, all_states):
     if running and info["Image"] == _image_id(image) and ports <= _published(info):
         connect(info, all_states)
         return "unchanged"
-    write_config(all_states)
+    held = held_names(all_states)
+    write_config(all_states, held)
     if info:
         ports |= _published(info)
         run("docker", "rm", "-f", CONTAINER)
@@ -308,6 +344,8 @@ def ensure(image, all_states):
         if run("docker", "exec", CONTAINER, "caddy", "reload", "--config", CONFIG, check=False).returncode == 0:
             break
         time.sleep(0.2)
+    if release_held(all_states, held):
+        reload()
     return "recreated" if info else "created"
 
 
@@ -334,7 +372,10 @@ def apply(project, update, image=None):
         if not info:
             return "absent", False
         connect(info, everything)  # before routing to containers on a network the edge has not joined yet
-        if write_config(everything):
+        held = held_names(everything)
+        if held and write_config(everything, held):
+            reload()
+        if release_held(everything, held):
             reload()
             return result, True
         return result, False
