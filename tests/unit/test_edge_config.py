@@ -166,12 +166,17 @@ def test_acme_errors_are_read_from_the_proxys_log(monkeypatch):
                        "identifier": "nowhere.test", "problem_type": "urn:ietf:params:acme:error:dns",
                        "error": "no such host"})
 
-    class Proc:
-        stdout, stderr, returncode = "", line + "\nnot json\n", 0
+    canceled = json.dumps({"level": "error", "logger": "tls.obtain", "msg": "could not get certificate from issuer",
+                           "identifier": "green.test",
+                           "error": "[green.test] solving challenges: [green.test] context canceled"})
+
+    class Proc:  # a reload stopped green.test's attempt: not an answer of the ACME server
+        stdout, stderr, returncode = "", line + "\nnot json\n" + canceled + "\n", 0
 
     monkeypatch.setattr(edge, "run", lambda *a, **k: Proc)
     assert edge.acme_problems(["nowhere.test"], "0") == {"nowhere.test": "urn:ietf:params:acme:error:dns: no such host"}
     assert edge.acme_problems(["other.test"], "0") == {}
+    assert edge.acme_problems(["green.test"], "0") == {}
 
 
 def test_a_fresh_edge_obtains_one_name_before_the_others(tmp_path, monkeypatch):

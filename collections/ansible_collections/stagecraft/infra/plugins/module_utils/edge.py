@@ -413,7 +413,9 @@ def acme_problems(names, since):
         except ValueError:
             continue
         name = entry.get("identifier")
-        if name in names and entry.get("error"):
+        # "context canceled": a reload (this project's or a neighbour's) stopped the attempt; the new
+        # configuration starts it again, so it is no answer from the ACME server.
+        if name in names and entry.get("error") and "context canceled" not in str(entry["error"]):
             found[name] = (f"{entry['problem_type']}: " if entry.get("problem_type") else "") + str(entry["error"])
     return found
 
