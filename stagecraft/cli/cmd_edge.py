@@ -16,7 +16,7 @@ def _on_hosts(script: str, what: str) -> dict:
     from .. import process
     from ..commands import edge_remote
     from ..errors import ExternalError, PartialFailure
-    from .cmd_ops import _hostvars, _ssh
+    from ..commands.ssh import command_argv
     from .context import env_context
 
     ctx = env_context()
@@ -24,13 +24,13 @@ def _on_hosts(script: str, what: str) -> dict:
     if settings().dry_run:  # nothing is sent: say where it would go
         return {"environment": ctx.environment.name, "project": ctx.config.project.name, "dry_run": True,
                 "hosts": {h: {"result": "would-run"} for h in hosts}}
-    hostvars = _hostvars(ctx)
+    hostvars = ctx.hostvars()
     library = edge_remote.edge_library()
 
     def one(host: str) -> dict:
         if "ansible_host" not in hostvars.get(host, {}):
             return {"error": "no address yet (run 'stagecraft infra up')"}
-        proc = process.run(_ssh(hostvars, host) + [script], input=library, what=f"ssh {host}", timeout=180)
+        proc = process.run(command_argv(hostvars[host], script), input=library, what=f"ssh {host}", timeout=180)
         answer = edge_remote.parse(proc.stdout)
         if proc.returncode != 0 and "error" not in answer:
             answer = {"error": process.error_text(proc)}

@@ -196,3 +196,16 @@ def test_a_fresh_edge_obtains_one_name_before_the_others(tmp_path, monkeypatch):
     assert edge.held_names(states) == held
     account.write_text('{"status": "valid"}\n')
     assert edge.held_names(states) == []
+
+
+@pytest.mark.parametrize("args", [["maintenance", "on"], ["maintenance", "off"], ["remove", "--yes"]])
+def test_edge_commands_say_where_they_would_run(tmp_path, run_cli, args):
+    """--dry-run sends nothing and names every host (the command's imports and options are real)."""
+    config = tmp_path / "stagecraft.yml"
+    config.write_text("version: 1\nproject: {name: shop}\nenvironments:\n  prod:\n    driver: ssh\n"
+                      "    hosts: {app-1: {address: 10.0.0.1, roles: [app]}}\nroles: {app: {public: true}}\n")
+    code, out, err = run_cli(["-c", str(config), *args, "-e", "prod", "--dry-run", "-o", "json"],
+                             env={"STAGECRAFT_STATE_DIR": str(tmp_path / ".stagecraft")})
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["dry_run"] and data["hosts"] == {"app-1": {"result": "would-run"}}
