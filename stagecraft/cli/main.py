@@ -112,6 +112,8 @@ SHORT_HELP = {
     "audit": "Who deployed what, from where, when, with what result.",
     "prune": "Free disk space on the hosts, keeping what a rollback needs.",
     "secrets": "List secrets, compare them with the hosts, sync them (names only).",
+    "maintenance": "Answer 503 with a maintenance page for the project's routes, or stop.",
+    "remove": "Remove the project from the environment's hosts: routes, then containers.",
 }
 
 
