@@ -38,7 +38,7 @@ def now() -> str:
 def new_release_id(at: datetime | None = None) -> str:
     """rel-YYYYMMDD-HHMMSSmmm-<hex>: sorts by time; the random suffix makes same-millisecond ids distinct."""
     at = at or datetime.now(timezone.utc)
-    return f"rel-{at:%Y%m%d-%H%M%S}{at.microsecond // 1000:03d}-{secrets.token_hex(3)}"
+    return f"rel-{at:%Y%m%d-%H%M%S}{at.microsecond // 1000:03d}-{secrets.token_hex(6)}"
 
 
 def derive_status(phase_statuses: list[str]) -> str:
