@@ -18,6 +18,7 @@ class StagecraftError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.data: dict | None = None  # the command's result, when it ends in this error (output.result_on_failure)
 
 
 class UserError(StagecraftError):

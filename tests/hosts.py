@@ -196,19 +196,22 @@ def _managed(kind: str) -> list[tuple[str, str]]:
     return rows
 
 
-def leftovers(prefix: str) -> dict[str, list[str]]:
-    return {kind: [i for project, i in _managed(kind) if project.startswith(prefix)]
+def leftovers(prefix: str, exact: bool = False) -> dict[str, list[str]]:
+    """Managed resources whose project starts with `prefix` (or is `prefix`, with exact)."""
+    return {kind: [i for project, i in _managed(kind) if (project == prefix if exact else project.startswith(prefix))]
             for kind in ("container", "network", "volume")}
 
 
-def remove_resources(prefix: str) -> None:
+def remove_resources(prefix: str, exact: bool = False) -> None:
+    """Remove the resources of every project starting with `prefix`, or of the project `prefix` alone (exact):
+    a test that cleans up its own project must leave the session's shared hosts to the tests after it."""
     if shutil.which("docker") is not None:  # app images that deploy tests built on this machine
         proc = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
                               text=True, timeout=60)
-        images = [i for i in proc.stdout.split() if i.startswith(prefix)]
+        images = [i for i in proc.stdout.split() if i.startswith(prefix + "/" if exact else prefix)]
         if images:
             subprocess.run(["docker", "rmi", "-f", *images], capture_output=True, timeout=300)
-    left = leftovers(prefix)
+    left = leftovers(prefix, exact)
     if left["container"]:
         subprocess.run(["docker", "rm", "-f", *left["container"]], capture_output=True, timeout=300)
     if left["network"]:

@@ -34,16 +34,17 @@ def _on_hosts(script: str, what: str) -> dict:
         answer = edge_remote.parse(proc.stdout)
         if proc.returncode != 0 and "error" not in answer:
             answer = {"error": process.error_text(proc)}
-        return answer
+        return answer or {"error": "the edge library gave no answer"}
 
     with ThreadPoolExecutor(max_workers=min(16, len(hosts) or 1)) as pool:
         results = dict(zip(hosts, pool.map(one, hosts)))
     failed = {h: r["error"] for h, r in results.items() if "error" in r}
     data = {"environment": ctx.environment.name, "project": ctx.config.project.name, "hosts": results}
     if failed:
-        output.data(data, lambda d: _describe(d, what))
-        error = (PartialFailure if len(failed) < len(results) else ExternalError)("; ".join(f"{h}: {e}" for h, e in sorted(failed.items())))
-        raise error
+        error = (PartialFailure if len(failed) < len(results) else ExternalError)(
+            "; ".join(f"{h}: {e}" for h, e in sorted(failed.items())))
+        with output.result_on_failure(data, lambda d: _describe(d, what)):
+            raise error
     return data
 
 

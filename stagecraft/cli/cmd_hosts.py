@@ -73,8 +73,8 @@ def trust(host_names: str | None, yes: bool):
                             f"({todo[0].known_hosts}); add the keys there yourself")
         if not yes and not settings().dry_run:
             if not (sys.stdin is not None and sys.stdin.isatty()):
-                output.data(data, _describe)  # what would be trusted, then the refusal
-                raise UserError("hosts trust needs confirmation: pass --yes to trust these keys non-interactively")
+                with output.result_on_failure(data, _describe):  # what would be trusted, then the refusal
+                    raise UserError("hosts trust needs confirmation: pass --yes to trust these keys non-interactively")
             # What is about to be trusted, before the question (on stderr when stdout carries JSON).
             click.echo(_describe(data), err=settings().json)
             click.confirm(f"Trust these keys for {len(todo)} host(s) of '{env.name}'?", abort=True, err=True)

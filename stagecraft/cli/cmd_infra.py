@@ -106,8 +106,8 @@ def up(limit: str | None, skip_bootstrap: bool, no_roles: bool, lock_wait: float
                 data = {**_up_data(ctx, s, result, configure), "release": rel.id}
                 raise_for_host_failures(configure)
     if failed:
-        output.data(data, _describe_up)
-        raise_provision_failures(result, total=len(result.hosts))
+        with output.result_on_failure(data, _describe_up):
+            raise_provision_failures(result, total=len(result.hosts))
     output.data(data, _describe_up)
 
 

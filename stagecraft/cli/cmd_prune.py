@@ -29,7 +29,7 @@ Examples:
 def prune(keep: int):
     from ..deploy.retention import prune as prune_hosts
     from ..deploy.session import Session
-    from ..errors import PartialFailure
+    from ..errors import ExternalError, PartialFailure
 
     ctx = env_context()
     data = prune_hosts(Session(ctx, say=output.info, warn=output.warn), keep)
@@ -44,7 +44,9 @@ def prune(keep: int):
                              + (f"; dangling: {r['dangling_reclaimed']}" if r["dangling_reclaimed"] else ""))
         return "\n".join(lines)
 
-    output.data(data, describe)
     failed = [h for h, r in data["hosts"].items() if "error" in r]
     if failed:
-        raise PartialFailure(f"prune failed on {', '.join(sorted(failed))}")
+        with output.result_on_failure(data, describe):
+            kind = PartialFailure if len(failed) < len(data["hosts"]) else ExternalError
+            raise kind(f"prune failed on {', '.join(sorted(failed))}")
+    output.data(data, describe)

@@ -158,9 +158,11 @@ def secrets_sync(lock_wait: float):
             services = (result.rollout.get(host) or {}).get("services") or {}
             data["hosts"][host]["restarted"] = sorted(n for n, o in services.items()
                                                       if (o or {}).get("result") not in (None, "unchanged"))
-    output.data(data, _describe_sync)
     if plan is not None and plan.unreachable:
-        raise ExternalError("secrets sync: not reached: " + ", ".join(f"{h} ({e})" for h, e in plan.unreachable.items()))
+        with output.result_on_failure(data, _describe_sync):
+            raise ExternalError("secrets sync: not reached: "
+                                + ", ".join(f"{h} ({e})" for h, e in plan.unreachable.items()))
+    output.data(data, _describe_sync)
 
 
 def _describe_sync(d: dict) -> str:

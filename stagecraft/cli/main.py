@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             error(f"invalid configuration ({len(exc.issues)} problem{'s' if len(exc.issues) != 1 else ''}):\n"
                   + "\n".join(f"  {i}" for i in exc.issues))
             sys.exit(exc.exit_code)
-        _fail(args, exc.exit_code, exc.message, exc.hint)
+        _fail(args, exc.exit_code, exc.message, exc.hint, exc.data)
     except KeyboardInterrupt:
         _fail(args, 130, "interrupted")
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
@@ -160,23 +160,24 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _fail(args, code: int, message: str, hint: str | None = None):
-    """The error on stderr (and as a JSON object on stdout with --output json); exit `code`."""
+def _fail(args, code: int, message: str, hint: str | None = None, data: dict | None = None):
+    """The error on stderr (and as a JSON object on stdout with --output json, the command's result in it
+    when it has one: stdout always carries one document); exit `code`."""
     from .output import error
 
     if _wants_json(args):
-        _json_error(code, [{"message": message, **({"hint": hint} if hint else {})}])
+        _json_error(code, [{"message": message, **({"hint": hint} if hint else {})}], data)
     error(message)
     if hint:
         click.echo(f"hint: {hint}", err=True)
     sys.exit(code)
 
 
-def _json_error(code: int, errors: list[dict]) -> None:
+def _json_error(code: int, errors: list[dict], data: dict | None = None) -> None:
     from .output import emit_json
 
     try:
-        emit_json({"ok": False, "exit_code": code, "errors": errors})
+        emit_json({**(data or {}), "ok": False, "exit_code": code, "errors": errors})
     except Exception:  # noqa: BLE001 - a broken stdout must not hide the error on stderr
         pass
 

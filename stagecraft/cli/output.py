@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -29,6 +30,23 @@ def data(obj, text=None) -> None:
         text = text(obj)
     if text is not None:
         click.echo(text.rstrip("\n"))
+
+
+@contextmanager
+def result_on_failure(obj: dict, text=None):
+    """A command whose result is worth printing even when it then fails (partial failures, a refusal that
+    shows what it refused): text mode prints the result before the error; with --output json the result
+    and the error are one document on stdout (the result's keys plus ok, exit_code and errors)."""
+    from ..errors import StagecraftError
+
+    try:
+        yield
+    except StagecraftError as exc:
+        if settings().json:
+            exc.data = obj
+        else:
+            data(obj, text)
+        raise
 
 
 def interactive() -> bool:

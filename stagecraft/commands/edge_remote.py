@@ -38,4 +38,4 @@ def parse(stdout: str) -> dict:
             return json.loads(line)
         except ValueError:
             continue
-    return {"error": stdout.strip()[-300:] or "no answer"}
+    return {"error": stdout.strip()[-300:]} if stdout.strip() else {}

@@ -30,6 +30,7 @@ def shop(local_hosts):
     files["web.env"] = "SHOP_GREETING=hello from web.env\n"
     files["db/password.txt"] = PASSWORD + "\n"
     files["docker-compose.yml"] = yaml.safe_dump(compose, sort_keys=False)
+    files["maintenance.html"] = (EXAMPLE / "maintenance.html").read_text()  # the example's edge.maintenance.page
     for path in sorted((EXAMPLE / "db" / "migrations").glob("*.sql")):
         files[f"db/migrations/{path.name}"] = path.read_text()
     files[".env.local"] = (f"SHOP_DB_PASSWORD={PASSWORD}\n"

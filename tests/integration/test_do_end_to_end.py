@@ -18,7 +18,7 @@ import yaml
 from stagecraft.commands import local_hosts as cmd
 from stagecraft.drivers import docker_cli
 from stagecraft.testing.do_emulator import Emulator, cloud_config_host_keys
-from tests.hosts import example_files
+from tests.hosts import example_files, remove_resources
 
 pytestmark = pytest.mark.hosts
 STAGECRAFT = str(Path(sys.executable).parent / "stagecraft")
@@ -119,4 +119,4 @@ def test_droplets_bootstrap_and_deploy(local_hosts, tmp_path):
         assert not emu.violations, "\n".join(emu.violations)
     finally:
         emu.close()
-        local_hosts.cleanup()
+        remove_resources(project, exact=True)  # its own backing hosts; the session's other hosts stay

@@ -182,10 +182,11 @@ def test_secrets_diff_names_what_changed_never_values(shop):
 
 
 def containers(shop, host: str) -> dict[str, set[str]]:
-    """service -> ids of its running containers on the host (the edge proxy's too)."""
+    """service -> ids of its running containers on the host, plus the host's shared edge proxy."""
     out = shop.ssh(host, f"docker ps --filter label=com.docker.compose.project={shop.project} "
                          "--format '{{.Label \"com.docker.compose.service\"}} {{.ID}}'").stdout
-    found: dict[str, set[str]] = {}
+    edge = shop.ssh(host, "docker ps --filter name=^stagecraft-edge$ --format '{{.ID}}'").stdout.strip()
+    found: dict[str, set[str]] = {"stagecraft-edge": {edge}} if edge else {}
     for line in out.split("\n"):
         if line.strip():
             service, cid = line.split()

@@ -75,3 +75,33 @@ def test_shell_completion_lists_commands_and_envs(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "stagecraft"], capture_output=True, text=True, timeout=60,
                           env={**__import__("os").environ, **env}, cwd=tmp_path)
     assert "plain,prod" in proc.stdout
+
+
+UNREACHABLE = """\
+version: 1
+project: {name: u}
+environments:
+  prod:
+    driver: ssh
+    ssh: {port: 1}   # nothing listens: ssh is refused at once
+    hosts:
+      app-1: {roles: [app], address: 127.0.0.1}
+roles:
+  app: {public: true, services: [web]}
+"""
+
+
+@pytest.mark.parametrize("command", [["maintenance", "on"], ["prune"]])
+def test_a_failure_after_a_result_is_one_json_document(command, tmp_path):
+    """The per-host result and the error it ends in: one document on stdout (a second one breaks every
+    consumer), with the hosts' errors in it and ssh's own message, not a guess."""
+    (tmp_path / "stagecraft.yml").write_text(UNREACHABLE)
+    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: busybox\n")
+    proc = subprocess.run([sys.executable, "-m", "stagecraft", *command, "-e", "prod", "-o", "json"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "STAGECRAFT_STATE_DIR": str(tmp_path / "state")})
+    assert proc.returncode == 2, proc.stderr  # every host failed: external, not partial
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is False and doc["exit_code"] == 2 and doc["errors"]
+    assert "Connection refused" in doc["hosts"]["app-1"]["error"]
+    assert "Traceback" not in proc.stderr
