@@ -164,3 +164,23 @@ def test_commands_run_as_root_through_sudo_for_another_user(tmp_path):
     assert out == "a'b|sh|c  d|\n"
     hv = {"ansible_host": "10.0.0.5", "ansible_user": "deploy"}
     assert ssh.command_argv(hv, "docker load -q")[-4:] == ["deploy", "--", "10.0.0.5", "sudo -n sh -c 'docker load -q'"]
+
+
+def test_the_role_scenarios_check_host_keys_too():
+    """Molecule turns host key checking off by default (its ansible.cfg and its ssh options): every
+    scenario puts it back on, against the keys the local driver recorded, and nothing under molecule/
+    turns it off again."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "molecule"
+    scenarios = sorted(root.glob("*/molecule.yml"))
+    assert scenarios
+    for path in scenarios:
+        data = yaml.safe_load(path.read_text())
+        assert data["ansible"]["env"]["ANSIBLE_HOST_KEY_CHECKING"] == "true", path
+        options = data["driver"]["ssh_connection_options"]
+        assert "-o StrictHostKeyChecking=yes" in options, path
+        assert any(o.startswith("-o UserKnownHostsFile=${MOLECULE_EPHEMERAL_DIRECTORY}/") for o in options), path
+    loose = [str(p) for p in root.rglob("*.yml") if "StrictHostKeyChecking=no" in p.read_text()
+             or "UserKnownHostsFile=/dev/null" in p.read_text()]
+    assert loose == []
