@@ -51,7 +51,7 @@ def _address(host, facts) -> str | None:
     return (facts.address if facts else None) or host.address
 
 
-def _firewall_vars(config, host, peer_addresses: list[str], reached: list[tuple[str, str]] = ()) -> dict:
+def _firewall_vars(config, env, host, peer_addresses: list[str], reached: list[tuple[str, str]] = ()) -> dict:
     fw = config.firewall
     public = is_public(config, host)
     rules = [
@@ -73,6 +73,8 @@ def _firewall_vars(config, host, peer_addresses: list[str], reached: list[tuple[
         "firewall_allow_http": public,
         "firewall_rules": rules,
         "firewall_mesh_enabled": config.network.provider == "tailscale",
+        # Hosts that several projects (or environments) share admit the union of their allowances.
+        "firewall_project": f"{config.project.name}-{env.name}",
     }
 
 
@@ -162,7 +164,7 @@ def host_vars(config, env, host, facts, defaults: dict, state_dir: Path, peer_ad
     out["stagecraft_host"] = host.name
     out["stagecraft_roles"] = list(host.roles)
     out["stagecraft_services"] = config.services_for_roles(host.roles)
-    out.update(_firewall_vars(config, host, list(peer_addresses), reached))
+    out.update(_firewall_vars(config, env, host, list(peer_addresses), reached))
     vols = config.volumes.for_host(host.roles)
     out.update({"volumes_directories": vols["directories"], "volumes_docker": vols["docker"],
                 "volumes_block": vols["block"]})

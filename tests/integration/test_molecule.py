@@ -19,7 +19,7 @@ SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.y
 
 
 def test_every_host_role_has_a_scenario():
-    assert {"bootstrap", "firewall", "firewall-http", "volumes", "volumes-block", "tailscale", "compose"} <= set(SCENARIOS)
+    assert {"bootstrap", "firewall", "firewall-http", "firewall-shared", "volumes", "volumes-block", "tailscale", "compose"} <= set(SCENARIOS)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
