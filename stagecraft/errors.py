@@ -40,3 +40,9 @@ class ExternalError(StagecraftError):
 
 class PartialFailure(StagecraftError):
     exit_code = PARTIAL_FAILURE
+
+
+def host_failure(failed: int, total: int, message: str) -> StagecraftError:
+    """A command that failed on `failed` of `total` hosts: partial (10) when some hosts did their part,
+    external (2) when none did."""
+    return (PartialFailure if failed < total else ExternalError)(message)

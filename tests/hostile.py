@@ -237,14 +237,6 @@ def inventory_problems(text: str) -> list[str]:
     return problems
 
 
-def _keys(node):
-    if isinstance(node, dict):
-        return {k: _keys(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_keys(v) for v in node]
-    return None
-
-
 def _all_keys(node) -> list[str]:
     if isinstance(node, dict):
         return [str(k) for k in node] + [k for v in node.values() for k in _all_keys(v)]

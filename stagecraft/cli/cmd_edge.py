@@ -15,7 +15,7 @@ def _on_hosts(script: str, what: str) -> dict:
     A host that fails is named and the command exits 2 (10 when others succeeded)."""
     from .. import process
     from ..commands import edge_remote
-    from ..errors import ExternalError, PartialFailure
+    from ..errors import host_failure
     from ..commands.ssh import command_argv
     from .context import env_context
 
@@ -41,8 +41,7 @@ def _on_hosts(script: str, what: str) -> dict:
     failed = {h: r["error"] for h, r in results.items() if "error" in r}
     data = {"environment": ctx.environment.name, "project": ctx.config.project.name, "hosts": results}
     if failed:
-        error = (PartialFailure if len(failed) < len(results) else ExternalError)(
-            "; ".join(f"{h}: {e}" for h, e in sorted(failed.items())))
+        error = host_failure(len(failed), len(results), "; ".join(f"{h}: {e}" for h, e in sorted(failed.items())))
         with output.result_on_failure(data, lambda d: _describe(d, what)):
             raise error
     return data

@@ -29,7 +29,7 @@ Examples:
 def prune(keep: int):
     from ..deploy.retention import prune as prune_hosts
     from ..deploy.session import Session
-    from ..errors import ExternalError, PartialFailure
+    from ..errors import host_failure
 
     ctx = env_context()
     data = prune_hosts(Session(ctx, say=output.info, warn=output.warn), keep)
@@ -47,6 +47,5 @@ def prune(keep: int):
     failed = [h for h, r in data["hosts"].items() if "error" in r]
     if failed:
         with output.result_on_failure(data, describe):
-            kind = PartialFailure if len(failed) < len(data["hosts"]) else ExternalError
-            raise kind(f"prune failed on {', '.join(sorted(failed))}")
+            raise host_failure(len(failed), len(data["hosts"]), f"prune failed on {', '.join(sorted(failed))}")
     output.data(data, describe)
